@@ -1,0 +1,129 @@
+"""Datasets as in-memory tensors: built-in scikit-learn digits (no download), MNIST / CIFAR-10 from a local folder."""
+from __future__ import annotations
+
+import gzip
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+@dataclass
+class DataSplits:
+    """Train / validation / test tensors: x [N, C, H, W] float32, y [N] long."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    num_classes: int
+    name: str
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+
+def _split_val(x: np.ndarray, y: np.ndarray, val_fraction: float, rng: np.random.Generator):
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    perm = rng.permutation(len(x))
+    n_val = max(1, int(round(val_fraction * len(x))))
+    return x[perm[n_val:]], y[perm[n_val:]], x[perm[:n_val]], y[perm[:n_val]]
+
+
+def _pack(xtr, ytr, xva, yva, xte, yte, num_classes: int, name: str) -> DataSplits:
+    t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32)  # noqa: E731
+    lab = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.long)  # noqa: E731
+    return DataSplits(t(xtr), lab(ytr), t(xva), lab(yva), t(xte), lab(yte), num_classes, name)
+
+
+def load_digits_data(seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.2) -> DataSplits:
+    """scikit-learn's 8x8 digits (1797 images, shipped with the package), scaled to [0, 1]: x [N, 1, 8, 8]."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = (d.images / 16.0).astype(np.float32)[:, None]
+    y = d.target
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(x))
+    n_test = int(round(test_fraction * len(x)))
+    xte, yte = x[perm[:n_test]], y[perm[:n_test]]
+    xtr, ytr, xva, yva = _split_val(x[perm[n_test:]], y[perm[n_test:]], val_fraction, rng)
+    return _pack(xtr, ytr, xva, yva, xte, yte, 10, "digits")
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    magic = int.from_bytes(data[:4], "big")
+    ndim = magic & 0xFF
+    if magic >> 8 != 0x08:
+        raise ValueError(f"{path} is not an unsigned-byte IDX file (magic {magic:#x})")
+    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def _find(root: Path, stem: str) -> Path:
+    for cand in (root / stem, root / f"{stem}.gz", root / "raw" / stem, root / "raw" / f"{stem}.gz",
+                 root / "MNIST" / "raw" / stem, root / "MNIST" / "raw" / f"{stem}.gz"):
+        if cand.exists():
+            return cand
+    raise FileNotFoundError(f"MNIST file {stem}[.gz] not found under {root} (looked in ., raw/, MNIST/raw/)")
+
+
+def load_mnist(root: str | Path, seed: int = 0, val_fraction: float = 0.1) -> DataSplits:
+    """MNIST from the four IDX files (optionally .gz) in a local folder: x [N, 1, 28, 28] in [0, 1]."""
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"MNIST folder {root} does not exist")
+    xtr = _read_idx(_find(root, "train-images-idx3-ubyte"))[:, None] / 255.0
+    ytr = _read_idx(_find(root, "train-labels-idx1-ubyte"))
+    xte = _read_idx(_find(root, "t10k-images-idx3-ubyte"))[:, None] / 255.0
+    yte = _read_idx(_find(root, "t10k-labels-idx1-ubyte"))
+    xtr, ytr, xva, yva = _split_val(xtr, ytr, val_fraction, np.random.default_rng(seed))
+    return _pack(xtr, ytr, xva, yva, xte, yte, 10, "mnist")
+
+
+CIFAR_MEAN = np.array([0.4914, 0.4822, 0.4465], dtype=np.float32)[:, None, None]
+CIFAR_STD = np.array([0.2470, 0.2435, 0.2616], dtype=np.float32)[:, None, None]
+
+
+def load_cifar10(root: str | Path, seed: int = 0, val_fraction: float = 0.1) -> DataSplits:
+    """CIFAR-10 from the python pickles (``cifar-10-batches-py``) in a local folder: x [N, 3, 32, 32] standardized."""
+    root = Path(root).expanduser()
+    folder = root / "cifar-10-batches-py" if (root / "cifar-10-batches-py").is_dir() else root
+    if not (folder / "test_batch").exists():
+        raise FileNotFoundError(f"CIFAR-10 batches not found in {folder} (expected data_batch_1..5 and test_batch)")
+
+    def read(name: str):
+        with open(folder / name, "rb") as f:
+            d = pickle.load(f, encoding="bytes")
+        x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+        return (x / 255.0 - CIFAR_MEAN) / CIFAR_STD, np.asarray(d[b"labels"])
+
+    parts = [read(f"data_batch_{i}") for i in range(1, 6) if (folder / f"data_batch_{i}").exists()]
+    if not parts:
+        raise FileNotFoundError(f"no data_batch_* files in {folder}")
+    xtr = np.concatenate([p[0] for p in parts])
+    ytr = np.concatenate([p[1] for p in parts])
+    xte, yte = read("test_batch")
+    xtr, ytr, xva, yva = _split_val(xtr, ytr, val_fraction, np.random.default_rng(seed))
+    return _pack(xtr, ytr, xva, yva, xte, yte, 10, "cifar10")
+
+
+def load_data(name: str, root: str | None = None, seed: int = 0, val_fraction: float = 0.15) -> DataSplits:
+    """Load ``digits`` (built in), ``mnist`` or ``cifar10`` (the latter two from the local folder ``root``)."""
+    if name == "digits":
+        return load_digits_data(seed=seed, val_fraction=val_fraction)
+    if name in ("mnist", "cifar10"):
+        if not root:
+            raise ValueError(f"dataset {name!r} needs a local folder: set data.root=/path/to/{name}")
+        loader = load_mnist if name == "mnist" else load_cifar10
+        return loader(root, seed=seed, val_fraction=val_fraction)
+    raise ValueError(f"unknown dataset {name!r}; available: digits, mnist, cifar10")

@@ -1,0 +1,93 @@
+"""Classifiers used in experiments: an MLP and a small CNN for the built-in data, ResNet-20 for CIFAR-10."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+
+class MLP(nn.Module):
+    """Fully connected net: input [B, C, H, W] -> logits [B, classes]."""
+
+    def __init__(self, input_shape: tuple[int, ...], num_classes: int, hidden: tuple[int, ...] = (64,)) -> None:
+        super().__init__()
+        dims = [int(torch.tensor(input_shape).prod())] + list(hidden)
+        layers: list[nn.Module] = [nn.Flatten()]
+        for d_in, d_out in zip(dims[:-1], dims[1:]):
+            layers += [nn.Linear(d_in, d_out), nn.ReLU()]
+        layers.append(nn.Linear(dims[-1], num_classes))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class SmallCNN(nn.Module):
+    """Two conv+pool stages and a linear head: [B, C, H, W] -> [B, classes]."""
+
+    def __init__(self, input_shape: tuple[int, ...], num_classes: int, channels: tuple[int, int] = (16, 32)) -> None:
+        super().__init__()
+        c, h, w = input_shape
+        c1, c2 = channels
+        self.features = nn.Sequential(
+            nn.Conv2d(c, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        )
+        self.head = nn.Linear(c2 * (h // 4) * (w // 4), num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).flatten(1))
+
+
+class _BasicBlock(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.short = nn.Sequential()
+        if stride != 1 or c_in != c_out:
+            self.short = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(self.conv1(x)))
+        return torch.relu(self.bn2(self.conv2(out)) + self.short(x))
+
+
+class ResNet20(nn.Module):
+    """ResNet-20 (He et al. 2016, CIFAR variant, 3x3 blocks of 16/32/64 channels): [B, 3, 32, 32] -> [B, classes]."""
+
+    def __init__(self, input_shape: tuple[int, ...], num_classes: int, width: int = 16, blocks: int = 3) -> None:
+        super().__init__()
+        c = input_shape[0]
+        self.stem = nn.Sequential(nn.Conv2d(c, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU())
+        layers, c_in = [], width
+        for stage, c_out in enumerate((width, 2 * width, 4 * width)):
+            for b in range(blocks):
+                layers.append(_BasicBlock(c_in, c_out, 2 if (b == 0 and stage > 0) else 1))
+                c_in = c_out
+        self.layers = nn.Sequential(*layers)
+        self.head = nn.Linear(c_in, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.layers(self.stem(x))
+        return self.head(x.mean(dim=(2, 3)))
+
+
+MODELS: dict[str, Callable[..., nn.Module]] = {"mlp": MLP, "cnn": SmallCNN, "resnet20": ResNet20}
+
+
+def build_model(name: str, input_shape: tuple[int, ...], num_classes: int, **kwargs: Any) -> nn.Module:
+    """Instantiate a registered model by name (``mlp``, ``cnn``, ``resnet20``)."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(sorted(MODELS))}")
+    if len(input_shape) != 3 and name != "mlp":
+        raise ValueError(f"model {name!r} needs an image input shape (C, H, W), got {tuple(input_shape)}")
+    return MODELS[name](tuple(input_shape), int(num_classes), **kwargs)
+
+
+def num_parameters(model: nn.Module) -> int:
+    """Number of trainable reals that AirNet transmits."""
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,41 @@
+"""Noise injection: during training, weights see the same perturbation the channel will add at delivery."""
+from __future__ import annotations
+
+import torch
+
+from channels import Channel
+from airnet.transmission import TransmissionPlan, transmit_vector
+
+
+class ChannelNoise:
+    """Callable ``w [n] -> w_noisy [n]``: pass w through the real delivery path, straight-through gradient.
+
+    The forward value is exactly what the receiver would get (same power normalization, fading, combining);
+    the gradient w.r.t. w is the identity, as in noise-injection training. ``snr_db`` is a number, or a
+    ``(low, high)`` range sampled uniformly at every call for robustness to a range of SNRs.
+    """
+
+    def __init__(self, channel: Channel, snr_db: float | tuple[float, float], plan: TransmissionPlan | None = None,
+                 generator: torch.Generator | None = None, combiner: str | None = None) -> None:
+        if isinstance(snr_db, (list, tuple)):
+            lo, hi = (float(v) for v in snr_db)
+            if not lo <= hi:
+                raise ValueError(f"snr_db range must be (low, high) with low <= high, got {snr_db}")
+            self.snr_range: tuple[float, float] | None = (lo, hi)
+        else:
+            self.snr_range = None
+        self.snr_db = snr_db
+        self.channel, self.plan, self.generator, self.combiner = channel, plan, generator, combiner
+
+    def draw_snr(self) -> float:
+        """SNR used for the next perturbation (dB)."""
+        if self.snr_range is None:
+            return float(self.snr_db)
+        lo, hi = self.snr_range
+        u = torch.rand((), generator=self.generator).item()
+        return lo + (hi - lo) * u
+
+    def __call__(self, w: torch.Tensor) -> torch.Tensor:
+        rx = transmit_vector(w.detach(), self.channel, self.draw_snr(), 1, self.plan, self.generator,
+                             self.combiner)[0]
+        return w + (rx - w.detach())

@@ -1,0 +1,36 @@
+"""``ChannelLayer``: an ``nn.Module`` that passes any real tensor through a noisy channel (for training code)."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from channels.analog import transmit_reals
+from channels.base import Channel
+from channels.checks import check_snr_db
+
+
+class ChannelLayer(nn.Module):
+    """Differentiable analog link: real [B, ...] -> real [B, ...], each sample power-normalized and sent on its own.
+
+    Active in training and evaluation alike (a channel is not dropout); set ``enabled=False`` to bypass.
+    """
+
+    def __init__(self, channel: Channel, snr_db: float, generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        check_snr_db(snr_db)
+        self.channel = channel
+        self.snr_db = float(snr_db)
+        self.generator = generator
+        self.enabled = True
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Noisy copy of x, same shape [B, ...]."""
+        if not self.enabled:
+            return x
+        if x.dim() < 2:
+            raise ValueError(f"ChannelLayer expects a batch [B, ...], got shape {tuple(x.shape)}")
+        flat = x.reshape(x.shape[0], -1)
+        return transmit_reals(flat, self.channel, self.snr_db, self.generator).reshape(x.shape)
+
+    def extra_repr(self) -> str:
+        return f"snr_db={self.snr_db}"

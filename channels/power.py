@@ -1,0 +1,57 @@
+"""Power normalization and real<->complex pairing.
+
+Convention (used by every channel in this package): a channel input ``x`` of complex symbols is assumed to have
+average energy ``E|x|^2 = P`` (``signal_power``, default 1). For an SNR of ``snr_db`` the channel adds circularly
+symmetric complex Gaussian noise of variance ``N0 = P / 10**(snr_db/10)`` per complex symbol (``N0/2`` per real
+dimension). Callers that transmit arbitrary real data first scale it with :func:`normalize_power`, so that after
+pairing two reals into one complex symbol the average symbol energy is exactly ``P``.
+"""
+from __future__ import annotations
+
+import torch
+
+from channels.checks import check_positive, check_snr_db
+
+
+def snr_db_to_noise_var(snr_db: float | torch.Tensor, signal_power: float = 1.0) -> torch.Tensor:
+    """Noise variance per complex symbol ``N0 = P / 10^(snr/10)``; shape of ``snr_db`` ([] or [B])."""
+    snr = check_snr_db(snr_db)
+    p = check_positive("signal_power", signal_power)
+    return p / torch.pow(10.0, snr / 10.0)
+
+
+def pair_reals(x: torch.Tensor) -> torch.Tensor:
+    """Pack reals [..., m] into complex symbols [..., ceil(m/2)] (x[2i] + j x[2i+1]); odd m is zero-padded."""
+    if torch.is_complex(x):
+        raise TypeError(f"pair_reals expects a real tensor, got {x.dtype}")
+    if x.dim() == 0 or x.shape[-1] == 0:
+        raise ValueError(f"pair_reals needs a non-empty last dimension, got shape {tuple(x.shape)}")
+    m = x.shape[-1]
+    if m % 2:
+        x = torch.nn.functional.pad(x, (0, 1))
+    x = x.to(torch.float64 if x.dtype == torch.float64 else torch.float32)
+    return torch.view_as_complex(x.reshape(*x.shape[:-1], -1, 2).contiguous())
+
+
+def unpair_reals(z: torch.Tensor, m: int) -> torch.Tensor:
+    """Inverse of :func:`pair_reals`: complex [..., n] -> reals [..., m] (m <= 2n)."""
+    if not torch.is_complex(z):
+        raise TypeError(f"unpair_reals expects a complex tensor, got {z.dtype}")
+    if m > 2 * z.shape[-1]:
+        raise ValueError(f"cannot unpair {m} reals from {z.shape[-1]} complex symbols")
+    return torch.view_as_real(z).reshape(*z.shape[:-1], -1)[..., :m]
+
+
+def power_scale(x: torch.Tensor, signal_power: float = 1.0) -> torch.Tensor:
+    """Scale a [..., m] so that paired symbols of ``a*x`` have mean energy P: ``a = sqrt(P / (2 mean x^2))``; [..., 1]."""
+    p = check_positive("signal_power", signal_power)
+    ms = x.pow(2).mean(dim=-1, keepdim=True)
+    if (ms <= 0).any():
+        raise ValueError("cannot normalize the power of an all-zero signal")
+    return torch.sqrt(p / (2.0 * ms))
+
+
+def normalize_power(x: torch.Tensor, signal_power: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return ``(a*x, a)`` with ``a`` from :func:`power_scale`: reals [..., m] -> ([..., m], [..., 1])."""
+    a = power_scale(x, signal_power)
+    return x * a, a
