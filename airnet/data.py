@@ -38,7 +38,7 @@ def _split_val(x: np.ndarray, y: np.ndarray, val_fraction: float, rng: np.random
 
 def _pack(xtr, ytr, xva, yva, xte, yte, num_classes: int, name: str) -> DataSplits:
     t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32)  # noqa: E731
-    lab = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.long)  # noqa: E731
+    lab = lambda a: torch.as_tensor(np.array(a), dtype=torch.long)  # noqa: E731
     return DataSplits(t(xtr), lab(ytr), t(xva), lab(yva), t(xte), lab(yte), num_classes, name)
 
 

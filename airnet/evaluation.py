@@ -27,16 +27,30 @@ class AccuracyStats:
         return cls(float(accs.mean()), std, tuple(accs.tolist()))
 
 
+STRATEGIES = ("auto", "vmap", "loop")
+
+
+def pick_strategy(model: nn.Module, device: torch.device) -> str:
+    """``vmap`` except for convolutional models on CPU, where K-times larger activations make vmap slower
+    than a loop of cache-resident passes (measured in benchmarks/vectorized_eval.py)."""
+    has_conv = any(isinstance(m, nn.modules.conv._ConvNd) for m in model.modules())
+    return "loop" if has_conv and device.type == "cpu" else "vmap"
+
+
 @torch.no_grad()
 def accuracy_of_vectors(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
-                        batch_size: int = 1024, realization_chunk: int = 64) -> torch.Tensor:
+                        batch_size: int = 1024, realization_chunk: int = 64, strategy: str = "auto") -> torch.Tensor:
     """Accuracy of ``model`` with each flat parameter vector in vecs [K, n] on (x [N, ...], y [N]): [K]."""
     if vecs.dim() != 2:
         raise ValueError(f"vecs must be [K, n], got shape {tuple(vecs.shape)}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose one of {STRATEGIES}")
     model.eval()
     layout = ParamLayout.of(model)
     if vecs.shape[1] != layout.total:
         raise ValueError(f"vectors have {vecs.shape[1]} entries, the model has {layout.total} parameters")
+    if (pick_strategy(model, vecs.device) if strategy == "auto" else strategy) == "loop":
+        return accuracy_of_vectors_loop(model, vecs, x, y, batch_size)
     correct = torch.zeros(vecs.shape[0], dtype=torch.long)
 
     def predict(v: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
@@ -52,10 +66,17 @@ def accuracy_of_vectors(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y
 
 
 @torch.no_grad()
-def accuracy_of_vectors_loop(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Reference: same as :func:`accuracy_of_vectors` with a Python loop over realizations: [K]."""
+def accuracy_of_vectors_loop(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
+                             batch_size: int = 1024) -> torch.Tensor:
+    """Same as :func:`accuracy_of_vectors` with a Python loop over the K realizations: [K]."""
+    model.eval()
     layout = ParamLayout.of(model)
-    return torch.stack([(call_with_vector(model, v, x, layout).argmax(-1) == y).double().mean() for v in vecs])
+    correct = torch.zeros(vecs.shape[0], dtype=torch.long)
+    for k, v in enumerate(vecs):
+        for i in range(0, x.shape[0], batch_size):
+            correct[k] += (call_with_vector(model, v, x[i:i + batch_size], layout).argmax(-1)
+                           == y[i:i + batch_size]).sum()
+    return correct.double() / x.shape[0]
 
 
 def evaluate_over_channel(model: nn.Module, w: torch.Tensor, channel: Channel, snr_db: float,

@@ -1,0 +1,49 @@
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from airnet.results import ResultTable
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_result_table_resumes(tmp_path):
+    t = ResultTable(tmp_path / "r.csv", ["scheme", "snr_db"])
+    t.add({"scheme": "clean", "snr_db": 5, "acc_mean": 0.5})
+    t2 = ResultTable(tmp_path / "r.csv", ["scheme", "snr_db"])
+    assert t2.has(scheme="clean", snr_db=5.0)
+    assert not t2.has(scheme="clean", snr_db=10.0)
+    t2.add({"scheme": "clean", "snr_db": 5.0, "acc_mean": 0.7})  # replaces, never duplicates
+    assert len(ResultTable(tmp_path / "r.csv", ["scheme", "snr_db"]).rows) == 1
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def _run(module, tmp_path, *overrides):
+    cmd = [sys.executable, "-m", module, f"hydra.run.dir={tmp_path}/out", f"cache_dir={tmp_path}/cache",
+           "progress=false", "train.epochs=2", "experiment.num_realizations=4", *overrides]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def test_snr_sweep_writes_csv_and_plot_and_resumes(tmp_path):
+    r = _run("experiments.snr_sweep", tmp_path, "experiment.snr_db=[0,20]")
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = tmp_path / "out"
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    assert {(row["scheme"], float(row["snr_db"])) for row in rows} == {
+        (s, v) for s in ("clean", "noise_injection") for v in (0.0, 20.0)}
+    assert all(int(row["num_realizations"]) == 4 for row in rows)
+    assert (out / "accuracy_vs_snr.png").stat().st_size > 0 and (out / "accuracy_vs_snr.pdf").exists()
+    before = (out / "results.csv").read_text()
+    r2 = _run("experiments.snr_sweep", tmp_path, "experiment.snr_db=[0,20]")
+    assert r2.returncode == 0
+    assert "skipping 4 finished points" in r2.stderr + r2.stdout
+    assert (out / "results.csv").read_text() == before  # same seed, nothing recomputed
+
+
+def test_unknown_channel_fails_clearly(tmp_path):
+    r = _run("experiments.snr_sweep", tmp_path, "channel=awgn", "channel.name=wifi")
+    assert r.returncode != 0
+    assert "unknown channel 'wifi'" in r.stderr
