@@ -18,9 +18,13 @@ from airnet.io import config_hash, save_torch
 from airnet.models import build_model
 from airnet.noise_injection import ChannelNoise
 from airnet.params import load_vector, model_vector
-from airnet.pruning import magnitude_mask
-from airnet.training import TrainSettings, train_model
+from airnet.expansion import expansion_keep, layer_expansion_plan, uniform_expansion_plan
+from airnet.params import ParamLayout
+from airnet.pruning import iterative_prune, magnitude_mask
+from airnet.spectrum import Spectrum, SpectrumLevel, importance_ranking, spectrum_train
+from airnet.training import Distillation, TrainSettings, train_model
 from airnet.transmission import TransmissionPlan, transmit_vector
+from airnet.uep import allocate_expansion, layer_sensitivity
 
 
 @dataclass
@@ -37,6 +41,7 @@ class Setup:
     num_realizations: int = 32
     cache_dir: Path | None = None
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    progress: bool = False
     _memo: dict[str, tuple[nn.Module, dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     def new_model(self) -> nn.Module:
@@ -56,6 +61,10 @@ class Setup:
     def generator(self, *tags: Any) -> torch.Generator:
         """A generator seeded from (seed, tags): independent, reproducible streams per purpose."""
         return torch.Generator().manual_seed(int(config_hash([self.seed, *tags], 15), 16))
+
+    def desc(self, text: str) -> str | None:
+        """Progress-bar label, or None (no bar) when progress is off."""
+        return text if self.progress else None
 
     def key(self, **parts: Any) -> dict[str, Any]:
         """Cache key parts common to all trained models of this setup."""
@@ -96,7 +105,7 @@ class Setup:
             g = self.generator("train", label, full_key)
             noise = ChannelNoise(self.channel, noise_snr_db, generator=g) if noise_snr_db is not None else None
             train_model(model, self.data.x_train, self.data.y_train, self.settings, g, weight_noise=noise,
-                        desc=f"train {label}", **kwargs)
+                        desc=self.desc(f"train {label}"), **kwargs)
             return model, {}
 
         return self.trained(full_key, build, label)[0]
@@ -162,6 +171,128 @@ class NoiseInjectionScheme(_AnalogSingleModel):
         return self.setup.train("noise_injection", {}, noise_snr_db=self.opts.get("snr_db", 5.0))
 
 
+class PruningKDScheme(Scheme):
+    """Prune to the budget (iterative magnitude pruning), fine-tune under channel noise with KD from the teacher.
+
+    With ``factor`` > 1 this is channel expansion: prune to ``budget // factor`` and send each weight that often.
+    """
+
+    name = "pruning_kd"
+    factor_option = None
+
+    def factor(self) -> int:
+        return 1 if self.factor_option is None else int(self.opts.get(self.factor_option, 2))
+
+    def pruned(self, factor: int) -> tuple[nn.Module, torch.Tensor]:
+        """(fine-tuned pruned model, mask [n]) for this budget and expansion factor (cached)."""
+        setup = self.setup
+        o = setup.options.get("pruning_kd", {})
+        snr = float(o.get("snr_db", setup.options.get("noise_injection", {}).get("snr_db", 5.0)))
+        keep = min(expansion_keep(2 * self.budget, factor), setup.num_params)
+        if keep < 1:
+            raise ValueError(f"a budget of {self.budget} channel uses leaves no weight at expansion factor {factor}")
+        key = setup.key(label="pruned", keep=keep, factor=factor, prune=o, channel=setup.channel_cfg, snr=snr)
+
+        def build() -> tuple[nn.Module, dict[str, Any]]:
+            teacher = setup.train("clean", {})
+            model = setup.new_model()
+            start = setup.train("noise_injection", {}, noise_snr_db=snr)
+            model.load_state_dict(start.state_dict())
+            ft = TrainSettings(epochs=int(o.get("finetune_epochs", 10)), batch_size=setup.settings.batch_size,
+                               lr=float(o.get("lr", setup.settings.lr / 3)), weight_decay=setup.settings.weight_decay)
+            kd = Distillation(teacher, float(o.get("temperature", 4.0)), float(o.get("alpha", 0.7)))
+            g = setup.generator("prune", key)
+
+            def finetune(m: nn.Module, mask: torch.Tensor) -> None:
+                noise = ChannelNoise(setup.channel, snr, plan=uniform_expansion_plan(mask, factor), generator=g)
+                train_model(m, setup.data.x_train, setup.data.y_train, ft, g, weight_noise=noise, mask=mask,
+                            distill=kd, desc=setup.desc(f"fine-tune keep={int(mask.sum())}"))
+
+            mask = iterative_prune(model, keep, int(o.get("steps", 3)), finetune)
+            return model, {"mask": mask}
+
+        model, extras = setup.trained(key, build, "pruned")
+        return model, extras["mask"]
+
+    def plan(self, model: nn.Module, mask: torch.Tensor, snr_db: float,
+             generator: torch.Generator) -> tuple[TransmissionPlan, dict[str, Any]]:
+        return uniform_expansion_plan(mask, self.factor()), {"expansion": self.factor()}
+
+    def deliver(self, snr_db, num_realizations, generator):
+        model, mask = self.pruned(self.factor())
+        plan, info = self.plan(model, mask, snr_db, generator)
+        vecs = transmit_vector(model_vector(model), self.setup.channel, snr_db, num_realizations, plan, generator)
+        return Delivery(model, vecs, plan.channel_uses, {"params_sent": int(mask.sum()), **info})
+
+
+class ExpansionScheme(PruningKDScheme):
+    """Uniform channel expansion by ``train.expansion.factor``."""
+
+    name = "expansion"
+    factor_option = "factor"
+
+
+class UEPScheme(PruningKDScheme):
+    """Same pruned network as uniform expansion; per-layer factors from measured noise sensitivity at this SNR."""
+
+    name = "uep"
+    factor_option = "base_factor"
+
+    def factor(self) -> int:
+        return int(self.opts.get("base_factor", self.setup.options.get("expansion", {}).get("factor", 2)))
+
+    def plan(self, model, mask, snr_db, generator):
+        layout = ParamLayout.of(model)
+        layer_of = layout.layer_of()
+        w = model_vector(model)
+        probe = uniform_expansion_plan(mask, 1)
+        sens = layer_sensitivity(model, w, probe, self.setup.channel, snr_db, self.setup.data.x_val,
+                                 self.setup.data.y_val, int(self.opts.get("draws", 8)),
+                                 self.setup.generator("uep", snr_db, self.budget))
+        sizes = torch.bincount(layer_of[mask], minlength=len(layout.names))
+        factors = allocate_expansion(sizes, sens, 2 * self.budget, int(self.opts.get("max_factor", 16)))
+        return layer_expansion_plan(mask, layer_of, factors), {"expansion": "/".join(map(str, factors.tolist()))}
+
+
+class SpectrumScheme(Scheme):
+    """One spectrum-trained shared network; the receiver picks the nested sub-network for the current SNR."""
+
+    name = "spectrum"
+
+    def spectrum(self) -> tuple[nn.Module, Spectrum]:
+        setup, o = self.setup, self.opts
+        levels = [SpectrumLevel(float(l["snr_db"]), int(l["factor"])) for l in o.get("levels", [
+            {"snr_db": -5.0, "factor": 4}, {"snr_db": 0.0, "factor": 2}, {"snr_db": 10.0, "factor": 1}])]
+        key = setup.key(label="spectrum", budget=self.budget, spectrum=o, channel=setup.channel_cfg)
+
+        def build() -> tuple[nn.Module, dict[str, Any]]:
+            teacher = setup.train("clean", {})
+            start = setup.train("noise_injection", {},
+                                noise_snr_db=setup.options.get("noise_injection", {}).get("snr_db", 5.0))
+            model = setup.new_model()
+            model.load_state_dict(start.state_dict())
+            ranking = importance_ranking(model)
+            spec = Spectrum(ranking, levels, 2 * self.budget)
+            st = TrainSettings(epochs=int(o.get("epochs", 20)), batch_size=setup.settings.batch_size,
+                               lr=float(o.get("lr", setup.settings.lr / 3)), weight_decay=setup.settings.weight_decay)
+            kd = Distillation(teacher, float(o.get("temperature", 4.0)), float(o.get("alpha", 0.7)))
+            spectrum_train(model, spec, setup.channel, setup.data.x_train, setup.data.y_train, st,
+                           setup.generator("spectrum", key), kd, desc=setup.desc("spectrum training"))
+            return model, {"ranking": ranking}
+
+        model, extras = setup.trained(key, build, "spectrum")
+        return model, Spectrum(extras["ranking"], levels, 2 * self.budget)
+
+    def deliver(self, snr_db, num_realizations, generator):
+        model, spec = self.spectrum()
+        level = spec.level_for(snr_db)
+        plan = spec.plan(level)
+        vecs = transmit_vector(model_vector(model), self.setup.channel, snr_db, num_realizations, plan, generator)
+        mem = spec.memory(self.setup.num_params)
+        return Delivery(model, vecs, plan.channel_uses, {"params_sent": int(plan.mask.sum()),
+                                                         "expansion": level.factor, **mem})
+
+
 SCHEMES: dict[str, type[Scheme]] = {}
 
 
@@ -171,7 +302,7 @@ def register_scheme(cls: type[Scheme]) -> type[Scheme]:
     return cls
 
 
-for _cls in (CleanScheme, NoiseInjectionScheme):
+for _cls in (CleanScheme, NoiseInjectionScheme, PruningKDScheme, ExpansionScheme, UEPScheme, SpectrumScheme):
     register_scheme(_cls)
 
 

@@ -30,11 +30,17 @@ class TransmissionPlan:
 
     @classmethod
     def from_repeats(cls, repeats: torch.Tensor) -> "TransmissionPlan":
-        """Plan from copies per weight [num_params] (0 = pruned)."""
+        """Plan from copies per weight [num_params] (0 = pruned), copies interleaved.
+
+        Copy c of every weight is sent before copy c+1 of any weight, so the copies of one weight are far apart
+        in the stream: they never share a complex symbol and, on block fading, see different blocks (diversity).
+        """
         repeats = torch.as_tensor(repeats, dtype=torch.long)
         if (repeats < 0).any():
             raise ValueError("repeats must be non-negative")
-        return cls(torch.repeat_interleave(torch.arange(repeats.numel()), repeats), repeats.numel())
+        rounds = [torch.nonzero(repeats > c).flatten() for c in range(int(repeats.max()) if repeats.numel() else 0)]
+        index = torch.cat(rounds) if rounds else torch.zeros(0, dtype=torch.long)
+        return cls(index, repeats.numel())
 
     @property
     def repeats(self) -> torch.Tensor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 from hydra.core.hydra_config import HydraConfig
@@ -53,7 +53,8 @@ def build_setup(cfg: DictConfig) -> Setup:
     cache = Path(cfg.cache_dir).expanduser() if cfg.get("cache_dir") else None
     return Setup(data=data, model_name=cfg.model.name, model_kwargs=dict(OmegaConf.to_container(cfg.model.kwargs)),
                  channel=channel, channel_cfg=channel_cfg, settings=settings, seed=int(cfg.seed),
-                 num_realizations=int(cfg.experiment.num_realizations), cache_dir=cache, options=options)
+                 num_realizations=int(cfg.experiment.num_realizations), cache_dir=cache, options=options,
+                 progress=bool(cfg.get("progress", True)))
 
 
 def config_id(cfg: DictConfig) -> str:
@@ -63,18 +64,24 @@ def config_id(cfg: DictConfig) -> str:
     return config_hash([c["channel"], c["model"], c["data"], c["train"], c["seed"], c.get("baseline"), exp])
 
 
+def scheme_names(cfg: DictConfig) -> list[str]:
+    """AirNet schemes of the experiment followed by the selected digital baselines (no duplicates)."""
+    names = list(cfg.experiment.schemes) + list((cfg.get("baseline") or {}).get("schemes", []) or [])
+    return list(dict.fromkeys(names))
+
+
 def output_dir() -> Path:
     """The Hydra job's output folder (deterministic per overrides, so reruns resume)."""
     return Path(HydraConfig.get().runtime.output_dir)
 
 
-def run_points(cfg: DictConfig, setup: Setup, points: Iterable[tuple[float, float]], schemes: list[str],
+def run_points(cfg: DictConfig, setup: Setup, points: list[tuple[float, float]], schemes: list[str],
                table: ResultTable) -> None:
     """Evaluate every (snr_db, bandwidth_ratio) x scheme not yet in ``table``; one CSV write per point."""
     cid = config_id(cfg)
     todo = [(s, snr, ratio) for snr, ratio in points for s in schemes
             if not table.has(scheme=s, snr_db=snr, bandwidth_ratio=ratio, config_id=cid)]
-    done = len(list(points)) * len(schemes) - len(todo) if isinstance(points, list) else 0
+    done = len(points) * len(schemes) - len(todo)
     if done:
         log.info("skipping %d finished points", done)
     built: dict[tuple[str, float], Any] = {}

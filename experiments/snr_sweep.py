@@ -8,7 +8,7 @@ from omegaconf import DictConfig
 
 from airnet.plotting import plot_accuracy
 from airnet.results import ResultTable
-from experiments.common import KEY_COLUMNS, build_setup, config_id, output_dir, run_points, value_list
+from experiments.common import KEY_COLUMNS, build_setup, config_id, output_dir, run_points, scheme_names, value_list
 
 log = logging.getLogger("airnet")
 
@@ -19,7 +19,7 @@ def main(cfg: DictConfig) -> ResultTable:
     setup = build_setup(cfg)
     snrs = value_list(cfg.experiment.snr_db, "experiment.snr_db")
     ratio = value_list(cfg.experiment.bandwidth_ratio, "experiment.bandwidth_ratio")[0]
-    schemes = list(cfg.experiment.schemes) + list(cfg.get("baseline", {}).get("schemes", []) or [])
+    schemes = scheme_names(cfg)
     table = ResultTable(out / "results.csv", KEY_COLUMNS)
     run_points(cfg, setup, [(s, ratio) for s in snrs], schemes, table)
     cid = config_id(cfg)

@@ -1,0 +1,136 @@
+import pytest
+import torch
+
+from channels import make_channel
+from airnet.expansion import expansion_keep, layer_expansion_plan, uniform_expansion_plan
+from airnet.models import build_model
+from airnet.params import ParamLayout, model_vector
+from airnet.pruning import iterative_prune, magnitude_mask, prune_schedule
+from airnet.schemes import Setup, make_scheme
+from airnet.spectrum import Spectrum, SpectrumLevel
+from airnet.training import TrainSettings
+from airnet.transmission import TransmissionPlan, transmit_vector
+from airnet.uep import allocate_expansion
+from airnet.distillation import distillation_loss
+
+
+@pytest.mark.parametrize("keep", [0, 1, 17, 999, 1000])
+def test_magnitude_mask_keeps_exactly_budget_even_with_ties(keep):
+    w = torch.zeros(1000)
+    w[:300] = torch.arange(300.0)  # 700 tied zeros
+    m = magnitude_mask(w, keep)
+    assert int(m.sum()) == keep
+    if 0 < keep <= 299:
+        assert m[300 - keep:300].all()  # the largest ones
+
+
+def test_iterative_prune_meets_budget_exactly():
+    torch.manual_seed(0)
+    model = build_model("mlp", (1, 8, 8), 10)
+    seen = []
+    mask = iterative_prune(model, 1234, 3, lambda m, mk: seen.append(int(mk.sum())))
+    assert int(mask.sum()) == 1234 and seen[-1] == 1234 and seen == sorted(seen, reverse=True)
+    w = model_vector(model)
+    assert int((w != 0).sum()) <= 1234 and torch.all(w[~mask] == 0)
+    assert prune_schedule(1000, 100, 2) == [316, 100]
+
+
+@pytest.mark.parametrize("factor", [2, 4])
+def test_expansion_combining_divides_noise_variance_by_factor(factor, gen):
+    w = torch.randn(5000, generator=gen)
+    ch = make_channel("awgn")
+    plain = transmit_vector(w, ch, 5.0, 64, TransmissionPlan.full(5000), gen)
+    plan = uniform_expansion_plan(torch.ones(5000, dtype=torch.bool), factor)
+    assert plan.num_reals == 5000 * factor
+    expanded = transmit_vector(w, ch, 5.0, 64, plan, gen)
+    ratio = (plain - w).pow(2).mean() / (expanded - w).pow(2).mean()
+    assert ratio.item() == pytest.approx(factor, rel=0.03)
+
+
+def test_mmse_combining_on_fading_matches_diversity_theory(gen):
+    from scipy import integrate, stats
+    w = torch.randn(4000, generator=gen)
+    ch = make_channel("rayleigh", block_length=1, equalizer="mmse")
+    for r in (1, 3):
+        rx = transmit_vector(w, ch, 0.0, 32, uniform_expansion_plan(torch.ones(4000, dtype=torch.bool), r), gen)
+        nmse = ((rx - w).pow(2).mean() / w.pow(2).mean()).item()
+        # MMSE over r independent Rayleigh branches at SNR 1: E[1/(1+X)], X ~ Gamma(r, 1)
+        theory = integrate.quad(lambda x: stats.gamma.pdf(x, r) / (1 + x), 0, float("inf"))[0]
+        assert nmse == pytest.approx(theory, rel=0.03), (r, nmse, theory)
+
+
+def test_uep_allocation_never_exceeds_budget():
+    g = torch.Generator().manual_seed(0)
+    for _ in range(200):
+        L = int(torch.randint(1, 8, (1,), generator=g))
+        sizes = torch.randint(0, 500, (L,), generator=g)
+        sens = torch.rand(L, generator=g) * torch.randint(0, 2, (L,), generator=g)
+        budget = int(sizes.sum()) + int(torch.randint(0, 3000, (1,), generator=g))
+        r = allocate_expansion(sizes, sens, budget, max_factor=8)
+        assert int((sizes * r).sum()) <= budget and (r >= 1).all() and (r <= 8).all()
+    # the most sensitive layer per weight gets the most copies
+    r = allocate_expansion(torch.tensor([100, 100]), torch.tensor([10.0, 1.0]), 500)
+    assert r[0] > r[1] and int((torch.tensor([100, 100]) * r).sum()) <= 500
+    with pytest.raises(ValueError, match="budget is 50"):
+        allocate_expansion(torch.tensor([40, 40]), torch.tensor([1.0, 1.0]), 50)
+
+
+def test_layer_plan_counts():
+    layer_of = torch.tensor([0, 0, 1, 1, 1])
+    mask = torch.tensor([True, False, True, True, False])
+    plan = layer_expansion_plan(mask, layer_of, torch.tensor([3, 2]))
+    assert plan.repeats.tolist() == [3, 0, 2, 2, 0] and plan.num_reals == 7 and plan.channel_uses == 4
+    assert expansion_keep(101, 4) == 25
+
+
+def test_distillation_loss_is_zero_kl_for_identical_logits():
+    s = torch.randn(8, 10)
+    y = torch.randint(0, 10, (8,))
+    ce = torch.nn.functional.cross_entropy(s, y)
+    assert distillation_loss(s, s, y, 4.0, 0.5).item() == pytest.approx(0.5 * ce.item(), rel=1e-5)
+    assert distillation_loss(s, s + torch.randn(8, 10), y, 4.0, 1.0) > 0
+
+
+def _setup(digits, **options):
+    base = {"noise_injection": {"snr_db": 5.0}, "pruning_kd": {"steps": 2, "finetune_epochs": 3},
+            "expansion": {"factor": 2}, "uep": {"base_factor": 2, "draws": 2},
+            "spectrum": {"epochs": 6, "levels": [{"snr_db": 0.0, "factor": 4}, {"snr_db": 10.0, "factor": 1}]}}
+    base.update(options)
+    return Setup(digits, "mlp", {"hidden": [32]}, make_channel("awgn"), {"name": "awgn"},
+                 TrainSettings(epochs=10), seed=0, num_realizations=8, options=base)
+
+
+@pytest.mark.parametrize("name", ["pruning_kd", "expansion", "uep", "spectrum"])
+def test_technique_schemes_respect_budget_and_work(digits, name):
+    setup = _setup(digits)
+    budget = setup.full_channel_uses // 3
+    d = make_scheme(name, setup, budget).deliver(30.0, 4, torch.Generator().manual_seed(0))
+    assert d.channel_uses <= budget and d.vectors.shape == (4, setup.num_params)
+    from airnet.evaluation import accuracy_of_vectors
+    assert accuracy_of_vectors(d.model, d.vectors, digits.x_test, digits.y_test).mean() > 0.7
+
+
+def test_spectrum_gives_working_network_for_each_level(digits):
+    from airnet.evaluation import accuracy_of_vectors
+    setup = _setup(digits)
+    budget = setup.full_channel_uses // 2
+    scheme = make_scheme("spectrum", setup, budget)
+    model, spec = scheme.spectrum()
+    for level in spec.levels:
+        plan = spec.plan(level)
+        assert plan.channel_uses <= budget
+        assert int(plan.repeats.max()) == level.factor
+        accs = []
+        for snr in (level.snr_db, 40.0):
+            rx = transmit_vector(model_vector(model), setup.channel, snr, 16, plan, torch.Generator().manual_seed(1))
+            accs.append(accuracy_of_vectors(model, rx, digits.x_test, digits.y_test).mean().item())
+        # chance is 0.1; the smallest level keeps 1/8 of the weights (measured ~0.48 at 0 dB, ~0.75 at 40 dB)
+        assert accs[0] > 0.3 and accs[1] > 0.6, (level, accs)
+    assert spec.level_for(-20).factor == 4 and spec.level_for(5).factor == 4 and spec.level_for(12).factor == 1
+    mem = spec.memory(setup.num_params)
+    assert mem["saved_bytes"] == 2 * setup.num_params * 4 - setup.num_params * 8
+
+
+def test_spectrum_rejects_level_without_weights():
+    with pytest.raises(ValueError, match="no weight"):
+        Spectrum(torch.arange(10), [SpectrumLevel(0.0, 8)], budget_reals=4)
