@@ -5,6 +5,7 @@ disk keyed by everything that affects the weights, so sweeps resume and schemes 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -14,12 +15,14 @@ from torch import nn
 
 from channels import Channel, channel_uses
 from airnet.data import DataSplits
+from airnet.digital import DigitalPayload, LDPCQAMChain, capacity_bits_per_use, fit_payload, payload_vector
 from airnet.io import config_hash, save_torch
 from airnet.models import build_model
 from airnet.noise_injection import ChannelNoise
 from airnet.params import load_vector, model_vector
 from airnet.expansion import expansion_keep, layer_expansion_plan, uniform_expansion_plan
 from airnet.params import ParamLayout
+from airnet.quantization import bits_to_codes, codes_to_bits
 from airnet.pruning import iterative_prune, magnitude_mask
 from airnet.spectrum import Spectrum, SpectrumLevel, importance_ranking, spectrum_train
 from airnet.training import Distillation, TrainSettings, train_model
@@ -293,6 +296,72 @@ class SpectrumScheme(Scheme):
                                                          "expansion": level.factor, **mem})
 
 
+class DigitalCapacityScheme(Scheme):
+    """Separation bound: prune+quantize the clean model to ``budget x capacity`` bits, delivered error-free.
+
+    If nothing fits (not even one weight plus the header), delivery fails and the receiver has a blank model.
+    """
+
+    name = "digital_capacity"
+
+    def payload(self, bits_available: int) -> DigitalPayload:
+        model = self.setup.train("clean", {})
+        key = (bits_available, tuple(self.bit_options()))
+        cache = self.__dict__.setdefault("_payloads", {})
+        if key not in cache:
+            cache[key] = fit_payload(model, bits_available, self.bit_options(), self.setup.data.x_val,
+                                     self.setup.data.y_val)
+        return cache[key]
+
+    def bit_options(self) -> list[int]:
+        return [int(b) for b in self.opts.get("bits", [1, 2, 3, 4, 5, 6, 8, 10, 12, 16])]
+
+    def info(self, payload: DigitalPayload) -> dict[str, Any]:
+        return {"params_sent": int(payload.mask.sum()) if payload.mask is not None else 0, "quant_bits": payload.bits,
+                "payload_bits": payload.payload_bits, "bits_available": payload.bits_available}
+
+    def deliver(self, snr_db, num_realizations, generator):
+        bits = int(math.floor(self.budget * capacity_bits_per_use(self.setup.channel, snr_db)))
+        payload = self.payload(bits)
+        vecs = payload_vector(payload, self.setup.num_params).expand(num_realizations, -1)
+        return Delivery(self.setup.train("clean", {}), vecs, self.budget, self.info(payload))
+
+
+class DigitalLDPCScheme(DigitalCapacityScheme):
+    """Practical separation: pruned+quantized clean model, 5G LDPC + QAM (Sionna) over the same channel.
+
+    Bits that the decoder gets wrong flip bits of the quantized codes (the cliff below the code's threshold).
+    """
+
+    name = "digital_ldpc"
+
+    def chain(self) -> LDPCQAMChain:
+        if "_chain" not in self.__dict__:
+            o = self.opts
+            self._chain = LDPCQAMChain(int(o.get("k", 512)), float(o.get("rate", 0.5)),
+                                       int(o.get("bits_per_symbol", 4)), int(o.get("num_iter", 20)))
+        return self._chain
+
+    def deliver(self, snr_db, num_realizations, generator):
+        chain = self.chain()
+        codewords = chain.codewords_for(self.budget)
+        payload = self.payload(codewords * chain.k)
+        model = self.setup.train("clean", {})
+        info = {**self.info(payload), "code_rate": round(chain.k / chain.n, 4), "bits_per_symbol": chain.m}
+        if payload.quantized is None:
+            return Delivery(model, payload_vector(payload, self.setup.num_params).expand(num_realizations, -1),
+                            chain.channel_uses(codewords), info)
+        q = payload.quantized
+        tx = codes_to_bits(q.codes, q.bits)
+        used = math.ceil(tx.numel() / chain.k)
+        pad = used * chain.k - tx.numel()
+        stream = torch.nn.functional.pad(tx, (0, pad)).expand(num_realizations, -1)
+        rx = chain.transmit(stream, self.setup.channel, snr_db, generator)[:, :tx.numel()]
+        info["ber"] = float((rx != tx).float().mean())
+        codes = bits_to_codes(rx, q.bits)
+        return Delivery(model, payload_vector(payload, self.setup.num_params, codes), chain.channel_uses(used), info)
+
+
 SCHEMES: dict[str, type[Scheme]] = {}
 
 
@@ -302,7 +371,8 @@ def register_scheme(cls: type[Scheme]) -> type[Scheme]:
     return cls
 
 
-for _cls in (CleanScheme, NoiseInjectionScheme, PruningKDScheme, ExpansionScheme, UEPScheme, SpectrumScheme):
+for _cls in (CleanScheme, NoiseInjectionScheme, PruningKDScheme, ExpansionScheme, UEPScheme, SpectrumScheme,
+             DigitalCapacityScheme, DigitalLDPCScheme):
     register_scheme(_cls)
 
 

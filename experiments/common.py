@@ -50,6 +50,9 @@ def build_setup(cfg: DictConfig) -> Setup:
     settings = TrainSettings(epochs=int(t.epochs), batch_size=int(t.batch_size), lr=float(t.lr),
                              weight_decay=float(t.weight_decay))
     options = {k: v for k, v in OmegaConf.to_container(t, resolve=True).items() if isinstance(v, dict)}
+    if cfg.get("baseline"):
+        options.update({k: v for k, v in OmegaConf.to_container(cfg.baseline, resolve=True).items()
+                        if isinstance(v, dict)})
     cache = Path(cfg.cache_dir).expanduser() if cfg.get("cache_dir") else None
     return Setup(data=data, model_name=cfg.model.name, model_kwargs=dict(OmegaConf.to_container(cfg.model.kwargs)),
                  channel=channel, channel_cfg=channel_cfg, settings=settings, seed=int(cfg.seed),

@@ -1,0 +1,59 @@
+"""Uniform per-layer quantization of weights to b-bit codes, and codes <-> bit streams."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+FLOAT_BITS = 32  # header: per-layer offset and step sent as float32
+
+
+@dataclass
+class Quantized:
+    """b-bit codes [n] with per-layer offset/step [L]; weights = offset[layer] + code * step[layer]."""
+
+    codes: torch.Tensor
+    layer_of: torch.Tensor
+    offset: torch.Tensor
+    step: torch.Tensor
+    bits: int
+
+    def dequantize(self, codes: torch.Tensor | None = None) -> torch.Tensor:
+        """Weights [..., n] from (possibly corrupted) codes [..., n]."""
+        c = self.codes if codes is None else codes
+        return self.offset[self.layer_of] + c.to(self.step.dtype) * self.step[self.layer_of]
+
+    @property
+    def header_bits(self) -> int:
+        """Side information: offset and step of every layer."""
+        return 2 * FLOAT_BITS * self.offset.numel()
+
+
+def quantize(w: torch.Tensor, layer_of: torch.Tensor, bits: int, num_layers: int | None = None) -> Quantized:
+    """Min-max uniform quantization of w [n] per layer (layer_of [n]); |w - dequant| <= step/2."""
+    if isinstance(bits, bool) or int(bits) != bits or not 1 <= bits <= 24:
+        raise ValueError(f"bits must be an integer in [1, 24], got {bits!r}")
+    if w.shape != layer_of.shape:
+        raise ValueError(f"w {tuple(w.shape)} and layer_of {tuple(layer_of.shape)} differ")
+    L = int(num_layers if num_layers is not None else (int(layer_of.max()) + 1 if layer_of.numel() else 0))
+    w64 = w.double()
+    lo = torch.full((L,), float("inf"), dtype=torch.float64).scatter_reduce(0, layer_of, w64, "amin")
+    hi = torch.full((L,), float("-inf"), dtype=torch.float64).scatter_reduce(0, layer_of, w64, "amax")
+    empty = ~torch.isfinite(lo)
+    lo, hi = torch.where(empty, 0.0, lo), torch.where(empty, 0.0, hi)
+    levels = 2 ** int(bits) - 1
+    step = torch.where(hi > lo, (hi - lo) / levels, torch.ones_like(lo))
+    codes = torch.round((w64 - lo[layer_of]) / step[layer_of]).clamp(0, levels).long()
+    return Quantized(codes, layer_of, lo.float().double(), step.float().double(), int(bits))
+
+
+def codes_to_bits(codes: torch.Tensor, bits: int) -> torch.Tensor:
+    """Codes [..., n] -> bits [..., n*bits] (MSB first), float32 0/1."""
+    shifts = torch.arange(bits - 1, -1, -1, device=codes.device)
+    return ((codes.unsqueeze(-1) >> shifts) & 1).reshape(*codes.shape[:-1], -1).float()
+
+
+def bits_to_codes(b: torch.Tensor, bits: int) -> torch.Tensor:
+    """Inverse of :func:`codes_to_bits`: bits [..., n*bits] -> codes [..., n] long."""
+    weights = 2 ** torch.arange(bits - 1, -1, -1, device=b.device)
+    return (b.reshape(*b.shape[:-1], -1, bits).round().long() * weights).sum(-1)
