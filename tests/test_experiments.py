@@ -47,3 +47,15 @@ def test_unknown_channel_fails_clearly(tmp_path):
     r = _run("experiments.snr_sweep", tmp_path, "channel=awgn", "channel.name=wifi")
     assert r.returncode != 0
     assert "unknown channel 'wifi'" in r.stderr
+
+
+def test_bandwidth_sweep_with_techniques_and_baseline(tmp_path):
+    r = _run("experiments.bandwidth_sweep", tmp_path, "model=mlp", "experiment.snr_db=[10]",
+             "experiment.bandwidth_ratio=[0.25,0.5]", "experiment.schemes=[noise_injection,expansion]",
+             "baseline=digital_capacity", "train.pruning_kd.steps=1", "train.pruning_kd.finetune_epochs=1")
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = list(csv.DictReader(open(tmp_path / "out" / "results.csv")))
+    assert {(row["scheme"], float(row["bandwidth_ratio"])) for row in rows} == {
+        (s, b) for s in ("noise_injection", "expansion", "digital_capacity") for b in (0.25, 0.5)}
+    assert all(int(row["channel_uses"]) <= int(row["budget_channel_uses"]) for row in rows)
+    assert (tmp_path / "out" / "accuracy_vs_bandwidth.png").exists()
