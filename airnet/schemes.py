@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
@@ -52,8 +53,9 @@ class Setup:
         torch.manual_seed(self.seed)
         return build_model(self.model_name, self.data.input_shape, self.data.num_classes, **self.model_kwargs)
 
-    @property
+    @cached_property
     def num_params(self) -> int:
+        """Parameters of the model (computed once: building a model reseeds torch)."""
         return sum(p.numel() for p in self.new_model().parameters())
 
     @property
@@ -239,7 +241,6 @@ class UEPScheme(PruningKDScheme):
     """Same pruned network as uniform expansion; per-layer factors from measured noise sensitivity at this SNR."""
 
     name = "uep"
-    factor_option = "base_factor"
 
     def factor(self) -> int:
         return int(self.opts.get("base_factor", self.setup.options.get("expansion", {}).get("factor", 2)))
