@@ -5,29 +5,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import torch
-from scipy import integrate, special, stats
 from torch import nn
 
-from channels import Channel, RayleighChannel, RicianChannel
-from channels.checks import check_snr_db
+from channels import Channel
 from airnet.evaluation import accuracy_of_vectors
 from airnet.params import ParamLayout, model_vector
 from airnet.pruning import magnitude_mask
 from airnet.quantization import Quantized, bits_to_codes, codes_to_bits, quantize
-
-
-def capacity_bits_per_use(channel: Channel, snr_db: float) -> float:
-    """Shannon capacity per complex channel use (bits): AWGN ``log2(1+snr)``; fading: ergodic ``E log2(1+|h|^2 snr)``."""
-    snr = 10.0 ** (float(check_snr_db(snr_db)) / 10.0)
-    if isinstance(channel, RicianChannel) and channel.k_factor > 0:
-        k = channel.k_factor  # 2(K+1)|h|^2 ~ noncentral chi2(2 dof, nc = 2K)
-        f = lambda g: stats.ncx2.pdf(2 * (k + 1) * g, 2, 2 * k) * 2 * (k + 1) * math.log2(1 + g * snr)  # noqa: E731
-        return float(integrate.quad(f, 0, np.inf, limit=200)[0])
-    if isinstance(channel, RayleighChannel):
-        return float(math.exp(1 / snr) * special.exp1(1 / snr) / math.log(2))
-    return math.log2(1.0 + snr)
 
 
 @dataclass

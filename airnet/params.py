@@ -28,10 +28,6 @@ class ParamLayout:
             off += p.numel()
         return cls(tuple(names), tuple(shapes), tuple(offsets), off)
 
-    def slices(self) -> dict[str, slice]:
-        """Name -> slice of the flat vector."""
-        return {n: slice(o, o + s.numel()) for n, s, o in zip(self.names, self.shapes, self.offsets)}
-
     def unflatten(self, vec: torch.Tensor) -> dict[str, torch.Tensor]:
         """Split [..., total] into a dict of [..., *shape] tensors (views where possible)."""
         if vec.shape[-1] != self.total:

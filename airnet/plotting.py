@@ -19,10 +19,10 @@ def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, 
 
     Writes ``<out_stem>.png`` and ``<out_stem>.pdf`` atomically; returns their paths.
     """
-    panels = sorted({r[panel] for r in rows}, key=_num) if panel else [None]
+    panels = sorted({_num(r[panel]) for r in rows}) if panel else [None]
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), squeeze=False, sharey=True)
     for ax, pv in zip(axes[0], panels):
-        sub = [r for r in rows if panel is None or r[panel] == pv]
+        sub = [r for r in rows if panel is None or _num(r[panel]) == pv]
         groups = list(dict.fromkeys(r[group] for r in sub))
         for gname in groups:
             pts = sorted((r for r in sub if r[group] == gname), key=lambda r: _num(r[x]))
@@ -37,7 +37,7 @@ def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, 
         ax.set_xlabel(xlabel or x)
         ax.grid(alpha=0.3)
         if pv is not None:
-            ax.set_title(f"{panel} = {pv}")
+            ax.set_title(f"{panel} = {pv:g}")
     axes[0][0].set_ylabel("test accuracy")
     axes[0][0].set_ylim(0, 1.02)
     axes[0][-1].legend(fontsize=8, loc="lower right")

@@ -2,7 +2,8 @@
 
 Weights are ranked once by importance (magnitude of the starting model, 1-D parameters first). The network for
 level j keeps the top ``budget // factor_j`` weights (nested sub-networks: a worse channel gets a smaller network
-sent more times) and all levels are trained jointly, each under the delivery noise of its own SNR and plan.
+sent more times) and all levels are trained jointly (:meth:`Spectrum.views` in
+:func:`airnet.training.train_model`), each under the delivery noise of its own SNR and plan.
 The receiver stores one model plus the ranking instead of one model per SNR.
 """
 from __future__ import annotations
@@ -10,17 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from channels import Channel
-from airnet.distillation import distillation_loss
 from airnet.expansion import expansion_keep, uniform_expansion_plan
 from airnet.noise_injection import ChannelNoise
-from airnet.params import ParamLayout, call_with_vector, model_vector
+from airnet.params import model_vector
 from airnet.pruning import bias_mask
-from airnet.training import Distillation, TrainSettings, flat_params
+from airnet.training import View
 from airnet.transmission import TransmissionPlan
 
 
@@ -47,7 +45,7 @@ def nested_mask(ranking: torch.Tensor, keep: int) -> torch.Tensor:
 
 
 class Spectrum:
-    """Shared weights + ranking + levels; ``plan_for(snr)`` gives the nested network's transmission plan."""
+    """Shared-weight ranking + levels: the nested network and transmission plan of each channel state."""
 
     def __init__(self, ranking: torch.Tensor, levels: list[SpectrumLevel], budget_reals: int) -> None:
         if not levels:
@@ -67,54 +65,18 @@ class Spectrum:
         return chosen
 
     def plan(self, level: SpectrumLevel) -> TransmissionPlan:
+        """The level's nested network (top ``budget // factor`` of the ranking), each weight sent ``factor`` times."""
         keep = min(expansion_keep(self.budget_reals, level.factor), self.ranking.numel())
         return uniform_expansion_plan(nested_mask(self.ranking, keep), level.factor)
 
-    def plan_for(self, snr_db: float) -> TransmissionPlan:
-        return self.plan(self.level_for(snr_db))
+    def views(self, channel: Channel, generator: torch.Generator) -> list[View]:
+        """One training view per level: its nested mask under the delivery noise of its SNR and plan."""
+        plans = [self.plan(lv) for lv in self.levels]
+        return [View(p.mask, ChannelNoise(channel, lv.snr_db, plan=p, generator=generator))
+                for lv, p in zip(self.levels, plans)]
 
     def memory(self, num_params: int, bytes_per_weight: int = 4) -> dict[str, int]:
         """Bytes at the receiver: one model per level vs shared weights + ranking (int32)."""
         separate = len(self.levels) * num_params * bytes_per_weight
         shared = num_params * bytes_per_weight + num_params * 4
         return {"separate_bytes": separate, "spectrum_bytes": shared, "saved_bytes": separate - shared}
-
-
-def spectrum_train(model: nn.Module, spectrum: Spectrum, channel: Channel, x: torch.Tensor, y: torch.Tensor,
-                   settings: TrainSettings, generator: torch.Generator, distill: Distillation | None = None,
-                   desc: str | None = None) -> list[float]:
-    """Train shared weights in place: each step averages the loss of every level's noisy nested network."""
-    layout = ParamLayout.of(model)
-    plans = [spectrum.plan(lv) for lv in spectrum.levels]
-    masks = [p.mask.to(torch.float32) for p in plans]
-    noises = [ChannelNoise(channel, lv.snr_db, plan=p, generator=generator) for lv, p in zip(spectrum.levels, plans)]
-    opt = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, settings.epochs))
-    history = []
-    for _ in tqdm(range(settings.epochs), desc=desc, leave=False, disable=desc is None):
-        model.train()
-        perm = torch.randperm(x.shape[0], generator=generator)
-        total, count = 0.0, 0
-        for i in range(0, x.shape[0], settings.batch_size):
-            idx = perm[i:i + settings.batch_size]
-            xb, yb = x[idx], y[idx]
-            t_logits = None
-            if distill is not None:
-                with torch.no_grad():
-                    t_logits = distill.teacher.eval()(xb)
-            w = flat_params(model)
-            loss = 0.0
-            for mask, noise in zip(masks, noises):
-                logits = call_with_vector(model, noise(w * mask), xb, layout)
-                loss = loss + (distillation_loss(logits, t_logits, yb, distill.temperature, distill.alpha)
-                               if distill is not None else F.cross_entropy(logits, yb))
-            loss = loss / len(masks)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-            count += len(idx)
-        sched.step()
-        history.append(total / max(count, 1))
-    model.eval()
-    return history

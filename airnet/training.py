@@ -1,8 +1,8 @@
-"""Training loop over the flat parameter vector: optional weight noise, pruning mask and distillation teacher."""
+"""The training loop over the flat parameter vector: weight noise, pruning mask, distillation, nested views."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -12,19 +12,22 @@ from tqdm.auto import tqdm
 from airnet.distillation import distillation_loss
 from airnet.params import ParamLayout, call_with_vector
 
+WeightNoise = Callable[[torch.Tensor], torch.Tensor]
+
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Optimizer settings (plain values; Hydra configs are read at the driver)."""
+    """Optimizer settings (values from ``conf/train/``; Adam with a cosine schedule)."""
 
-    epochs: int = 30
-    batch_size: int = 64
-    lr: float = 3e-3
-    weight_decay: float = 0.0
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
 
     def __post_init__(self) -> None:
-        if self.epochs < 0 or self.batch_size < 1 or not self.lr > 0:
-            raise ValueError(f"bad training settings: epochs={self.epochs}, batch_size={self.batch_size}, lr={self.lr}")
+        if self.epochs < 0 or self.batch_size < 1 or not self.lr > 0 or self.weight_decay < 0:
+            raise ValueError(f"bad training settings: epochs={self.epochs}, batch_size={self.batch_size}, "
+                             f"lr={self.lr}, weight_decay={self.weight_decay}")
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,16 @@ class Distillation:
     """A teacher model and the KD loss weights."""
 
     teacher: nn.Module
-    temperature: float = 4.0
-    alpha: float = 0.5
+    temperature: float
+    alpha: float
+
+
+@dataclass(frozen=True)
+class View:
+    """One network the loss is taken on: the weights times ``mask`` [n] (None: all), perturbed by ``noise``."""
+
+    mask: torch.Tensor | None = None
+    noise: WeightNoise | None = None
 
 
 def flat_params(model: nn.Module) -> torch.Tensor:
@@ -42,22 +53,49 @@ def flat_params(model: nn.Module) -> torch.Tensor:
 
 
 def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: TrainSettings,
-                generator: torch.Generator, weight_noise: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                generator: torch.Generator, weight_noise: WeightNoise | None = None,
                 mask: torch.Tensor | None = None, distill: Distillation | None = None,
-                desc: str | None = None) -> list[float]:
-    """Train ``model`` in place on x [N, ...], y [N]; return the mean loss of each epoch.
+                views: Sequence[View] | None = None, desc: str | None = None) -> list[float]:
+    """Train ``model`` in place; return the mean loss of each epoch.
 
-    Each step builds the flat weight vector, zeroes pruned entries (``mask`` [n] bool), perturbs it with
-    ``weight_noise`` (e.g. :class:`airnet.noise_injection.ChannelNoise`) and runs the model functionally on it.
+    Each step builds the flat weight vector and, for every view, zeroes its masked-out entries, perturbs it with
+    its noise (e.g. :class:`airnet.noise_injection.ChannelNoise`) and runs the model functionally on it; the loss
+    is the mean over views (cross-entropy, or the KD loss with ``distill``).
+
+    Input
+    -----
+    model : nn.Module
+    x : [N, ...], float; y : [N], long
+    settings : TrainSettings
+    generator : torch.Generator
+        Batch order and (through the views' noise) the injected noise.
+    weight_noise : callable [n] -> [n], optional
+        Noise of the single default view.
+    mask : [n], bool, optional
+        Hard pruning: these weights are zeroed before training and after every step (also the default view's mask).
+    distill : Distillation, optional
+    views : sequence of View, optional
+        Several networks sharing the weights (spectrum training); replaces the default view ``(mask, weight_noise)``.
+    desc : str, optional
+        Progress-bar label (no bar when None).
+
+    Output
+    ------
+    : list of float, one loss per epoch
     """
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"x has {x.shape[0]} samples but y has {y.shape[0]}")
     layout = ParamLayout.of(model)
+    maskf = None
     if mask is not None:
         if mask.shape != (layout.total,):
             raise ValueError(f"mask has shape {tuple(mask.shape)}, the model has {layout.total} parameters")
         maskf = mask.to(torch.float32)
         _apply_mask(model, maskf)
+    views = list(views) if views is not None else [View(mask, weight_noise)]
+    if not views:
+        raise ValueError("train_model needs at least one view")
+    view_masks = [None if v.mask is None else v.mask.to(torch.float32) for v in views]
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, settings.epochs))
     if distill is not None:
@@ -71,22 +109,24 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
         for i in range(0, x.shape[0], settings.batch_size):
             idx = perm[i:i + settings.batch_size]
             xb, yb = x[idx], y[idx]
-            w = flat_params(model)
-            if mask is not None:
-                w = w * maskf
-            if weight_noise is not None:
-                w = weight_noise(w)
-            logits = call_with_vector(model, w, xb, layout)
+            t_logits = None
             if distill is not None:
                 with torch.no_grad():
                     t_logits = distill.teacher(xb)
-                loss = distillation_loss(logits, t_logits, yb, distill.temperature, distill.alpha)
-            else:
-                loss = F.cross_entropy(logits, yb)
+            w = flat_params(model)
+            loss = 0.0
+            for view, vmask in zip(views, view_masks):
+                wv = w if vmask is None else w * vmask
+                if view.noise is not None:
+                    wv = view.noise(wv)
+                logits = call_with_vector(model, wv, xb, layout)
+                loss = loss + (F.cross_entropy(logits, yb) if distill is None else
+                               distillation_loss(logits, t_logits, yb, distill.temperature, distill.alpha))
+            loss = loss / len(views)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            if mask is not None:
+            if maskf is not None:
                 _apply_mask(model, maskf)
             total += loss.item() * len(idx)
             count += len(idx)

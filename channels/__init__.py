@@ -1,16 +1,17 @@
 """channels: a PyTorch channel layer for analog transmission (AWGN, Rayleigh/Rician block fading).
 
 Independent of airnet; any training code can import it. Symbols are complex tensors [B, n] with a leading batch of
-independent channel realizations; randomness comes from an optional ``torch.Generator``.
+independent channel realizations; randomness comes from an optional ``torch.Generator``. Channels register
+themselves by name (:func:`register_channel`); :func:`make_channel` builds one from a config string.
 """
 from channels.analog import channel_uses, transmit_reals, transmit_reals_soft
-from channels.awgn import AWGNChannel
 from channels.base import Channel, ChannelOutput, complex_normal
 from channels.combining import combine
-from channels.fading import RayleighChannel, RicianChannel
 from channels.layer import ChannelLayer
 from channels.power import normalize_power, pair_reals, power_scale, snr_db_to_noise_var, unpair_reals
 from channels.registry import available_channels, make_channel, register_channel
+from channels.awgn import AWGNChannel  # noqa: E402  (built-in channels register on import)
+from channels.fading import RayleighChannel, RicianChannel  # noqa: E402
 
 __all__ = [
     "AWGNChannel", "Channel", "ChannelLayer", "ChannelOutput", "RayleighChannel", "RicianChannel",

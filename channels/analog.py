@@ -13,7 +13,7 @@ from channels.power import pair_reals, power_scale, unpair_reals
 
 
 def channel_uses(num_reals: int) -> int:
-    """Complex channel uses needed for ``num_reals`` real values (two per use)."""
+    """Complex channel uses needed for ``num_reals`` real values (two per use): ``ceil(num_reals / 2)``."""
     if num_reals < 0:
         raise ValueError(f"num_reals must be non-negative, got {num_reals}")
     return (int(num_reals) + 1) // 2
@@ -21,7 +21,21 @@ def channel_uses(num_reals: int) -> int:
 
 def transmit_reals(x: torch.Tensor, channel: Channel, snr_db: float | torch.Tensor,
                    generator: torch.Generator | None = None) -> torch.Tensor:
-    """Send reals [B, m] (or [m]) through ``channel``; return the equalized, de-normalized reals [B, m]."""
+    """Send reals through ``channel`` and undo the power normalization at the receiver.
+
+    Input
+    -----
+    x : [B, m] or [m], float32 | float64
+        Real values; each row is power-normalized on its own and sent as ``ceil(m/2)`` complex symbols.
+    channel : :class:`channels.Channel`
+    snr_db : float or [B], float
+    generator : torch.Generator | None
+
+    Output
+    ------
+    : [B, m], dtype of ``x``
+        Equalized (ZF or MMSE, as the channel's receiver), de-normalized estimates.
+    """
     est, _ = transmit_reals_soft(x, channel, snr_db, generator, equalize=True)
     return est
 
@@ -29,11 +43,24 @@ def transmit_reals(x: torch.Tensor, channel: Channel, snr_db: float | torch.Tens
 def transmit_reals_soft(x: torch.Tensor, channel: Channel, snr_db: float | torch.Tensor,
                         generator: torch.Generator | None = None,
                         equalize: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """Send reals [B, m]; return (estimates [B, m], precisions [B, m]) in the input's units.
+    """Send reals and return soft estimates with their precisions, for receivers that combine copies.
 
-    With ``equalize=False`` the estimates are zero-forcing (unbiased) and ``precision`` is the inverse
-    noise variance of each estimate (``2|h|^2 a^2 / N0``), ready for :func:`channels.combining.combine`.
-    With ``equalize=True`` the channel's own equalizer (ZF or MMSE) is applied.
+    Input
+    -----
+    x : [B, m] or [m], float32 | float64
+    channel : :class:`channels.Channel`
+    snr_db : float or [B], float
+    generator : torch.Generator | None
+    equalize : bool
+        False: zero-forcing (unbiased) estimates. True: the channel's own equalizer (ZF or MMSE).
+
+    Output
+    ------
+    estimates : [B, m], dtype of ``x``
+        Received values in the input's units.
+    precision : [B, m], dtype of ``x``
+        Inverse noise variance of each ZF estimate, ``2|h|^2 a^2 / N0``, ready for
+        :func:`channels.combining.combine`.
     """
     if x.dim() == 1:
         x = x.unsqueeze(0)

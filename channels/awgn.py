@@ -4,10 +4,16 @@ from __future__ import annotations
 import torch
 
 from channels.base import Channel
+from channels.capacity import awgn_capacity, snr_linear
+from channels.registry import register_channel
 
 
+@register_channel("awgn")
 class AWGNChannel(Channel):
-    """Complex AWGN; noise variance per symbol ``N0 = P/SNR`` (see :mod:`channels.power`)."""
+    """Complex AWGN; noise variance per symbol ``N0 = P/SNR`` (see :mod:`channels.power`).
+
+    The gain is 1 and known, so ``csi`` makes no difference here.
+    """
 
     name = "awgn"
 
@@ -17,3 +23,7 @@ class AWGNChannel(Channel):
     def gains(self, shape, generator, dtype, device) -> torch.Tensor:
         """Unit gain, broadcast to every symbol: [1, 1] complex."""
         return torch.ones((1,) * len(shape), dtype=dtype, device=device)
+
+    def capacity(self, snr_db: float) -> float:
+        """``log2(1 + SNR)`` bits per channel use."""
+        return awgn_capacity(snr_linear(snr_db))

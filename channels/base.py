@@ -15,7 +15,19 @@ CSI_MODES = ("perfect", "none")
 
 @dataclass
 class ChannelOutput:
-    """What the receiver sees: ``y = h*x + n`` with ``y``/``h`` [B, n] complex and ``noise_var`` N0 [B, 1]."""
+    """What the receiver sees of one transmission ``y = h*x + n``.
+
+    Attributes
+    ----------
+    y : [B, n], complex
+        Received symbols.
+    h : [B, n] or broadcastable to it, complex
+        Channel gains (known to the receiver only when ``csi`` is True).
+    noise_var : [B, 1] or [1, 1], real
+        Noise variance N0 per complex symbol.
+    csi : bool
+        Whether the receiver knows ``h``.
+    """
 
     y: torch.Tensor
     h: torch.Tensor
@@ -23,21 +35,54 @@ class ChannelOutput:
     csi: bool = True
 
     def zf(self) -> torch.Tensor:
-        """Zero-forcing estimate ``y/h`` (or raw ``y`` without CSI): [B, n] complex."""
+        """Zero-forcing estimate ``y/h`` (raw ``y`` without CSI).
+
+        Output
+        ------
+        : [B, n], complex
+        """
         return self.y / self.h if self.csi else self.y
 
     def precision(self) -> torch.Tensor:
-        """Inverse noise variance per complex symbol of :meth:`zf`: ``|h|^2/N0`` (``1/N0`` without CSI); [B, n]."""
+        """Inverse noise variance per complex symbol of :meth:`zf`: ``|h|^2/N0`` (``1/N0`` without CSI).
+
+        Output
+        ------
+        : [B, n], real
+        """
         if not self.csi:
             return (1.0 / self.noise_var).expand(self.y.shape)
         return (self.h.abs() ** 2 / self.noise_var).expand(self.y.shape)
 
 
 class Channel(nn.Module):
-    """A memoryless link for complex symbols [B, n] (B independent realizations), with average input power P.
+    """A memoryless link for complex symbols with average input power ``P`` and SNR ``P/N0``.
 
-    ``forward(x, snr_db, generator)`` returns the equalized estimate of ``x``; ``apply`` returns the raw
-    :class:`ChannelOutput` for receivers that combine several observations.
+    Subclasses define :meth:`gains` (the fading law) and :meth:`capacity` (bits per channel use for their CSI
+    mode); the base class adds the noise, equalizes and validates inputs.
+
+    Parameters
+    ----------
+    signal_power : float
+        Average energy ``P`` of a channel input symbol.
+    csi : "perfect" | "none"
+        Receiver channel state information.
+    equalizer : "zf" | "mmse"
+        Receiver equalizer used by :meth:`forward` (and the combiner picked for repeated symbols).
+
+    Input
+    -----
+    x : [B, n] or [n], torch.complex64 | torch.complex128
+        Symbols of mean energy ``P``; B independent channel realizations.
+    snr_db : float or [B], float
+        SNR ``P/N0`` in dB, one for all or one per realization.
+    generator : torch.Generator | None
+        Source of randomness (gains and noise).
+
+    Output
+    ------
+    : [B, n] (the shape of ``x``), complex
+        Equalized estimate of ``x``.
     """
 
     name = "channel"
@@ -54,12 +99,54 @@ class Channel(nn.Module):
 
     def gains(self, shape: torch.Size, generator: torch.Generator | None, dtype: torch.dtype,
               device: torch.device) -> torch.Tensor:
-        """Channel gains h broadcastable to ``shape`` [B, n] (complex)."""
-        raise NotImplementedError
+        """Channel gains for symbols of ``shape``.
+
+        Input
+        -----
+        shape : torch.Size
+            [B, n], the symbols' shape.
+        generator, dtype, device
+            Randomness, complex dtype and device of the result.
+
+        Output
+        ------
+        h : broadcastable to [B, n], complex ``dtype``
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not define gains()")
+
+    def capacity(self, snr_db: float) -> float:
+        """Shannon capacity in bits per complex channel use at ``snr_db`` for this channel and CSI mode.
+
+        Every channel must define it: the digital baselines need it, and no generic fallback would be right.
+
+        Input
+        -----
+        snr_db : float
+            Average SNR ``P/N0`` in dB.
+
+        Output
+        ------
+        : float
+            Bits per channel use.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} defines no capacity(); the digital baselines need one for its CSI mode "
+            f"(csi={self.csi!r})")
 
     def apply(self, x: torch.Tensor, snr_db: float | torch.Tensor,
               generator: torch.Generator | None = None) -> ChannelOutput:
-        """Send complex symbols [B, n] (or [n]) at ``snr_db`` (scalar or [B]); return the raw observation."""
+        """Send symbols and return the raw observation, for receivers that combine several observations.
+
+        Input
+        -----
+        x : [B, n] or [n], complex
+        snr_db : float or [B], float
+        generator : torch.Generator | None
+
+        Output
+        ------
+        : :class:`ChannelOutput` with ``y`` [B, n]
+        """
         check_symbols(x)
         if x.dim() == 1:
             x = x.unsqueeze(0)
@@ -75,7 +162,16 @@ class Channel(nn.Module):
         return ChannelOutput(y=h * x + noise, h=h, noise_var=n0, csi=self.csi == "perfect")
 
     def equalize(self, out: ChannelOutput) -> torch.Tensor:
-        """Receiver estimate of x [B, n]: ZF ``y/h``, MMSE ``h* y/(|h|^2 + N0/P)``, or ``y`` without CSI."""
+        """Receiver estimate of x: ZF ``y/h``, MMSE ``h* y/(|h|^2 + N0/P)``, or ``y`` without CSI.
+
+        Input
+        -----
+        out : :class:`ChannelOutput`
+
+        Output
+        ------
+        : [B, n], complex
+        """
         if not out.csi:
             return out.y
         if self.equalizer == "zf":
@@ -84,7 +180,6 @@ class Channel(nn.Module):
 
     def forward(self, x: torch.Tensor, snr_db: float | torch.Tensor,
                 generator: torch.Generator | None = None) -> torch.Tensor:
-        """Equalized channel output, complex [B, n] (same shape as x)."""
         y = self.equalize(self.apply(x, snr_db, generator))
         return y.reshape(x.shape)
 
@@ -94,7 +189,18 @@ class Channel(nn.Module):
 
 def complex_normal(shape: torch.Size | tuple[int, ...], generator: torch.Generator | None,
                    dtype: torch.dtype = torch.complex64, device: torch.device | str | None = None) -> torch.Tensor:
-    """CN(0, 1) samples (variance 1/2 per real dimension) of the given complex dtype; ``shape``."""
+    """CN(0, 1) samples (variance 1/2 per real dimension).
+
+    Input
+    -----
+    shape : tuple of int
+    generator : torch.Generator | None
+    dtype : torch.complex64 | torch.complex128
+
+    Output
+    ------
+    : ``shape``, ``dtype``
+    """
     real_dtype = torch.float64 if dtype == torch.complex128 else torch.float32
     z = torch.randn(*shape, 2, generator=generator, dtype=real_dtype, device=device)
     return torch.view_as_complex(z) * (0.5 ** 0.5)

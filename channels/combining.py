@@ -8,11 +8,28 @@ COMBINERS = ("mrc", "mmse", "average")
 
 def combine(estimates: torch.Tensor, precision: torch.Tensor, index: torch.Tensor, num_outputs: int,
             method: str = "mrc", prior_var: torch.Tensor | float | None = None) -> torch.Tensor:
-    """Merge copies [B, m] of ``num_outputs`` values, copy j belonging to value ``index[j]``; return [B, num_outputs].
+    """Merge repeated noisy observations of ``num_outputs`` values into one estimate each.
 
     ``mrc``: precision-weighted mean ``sum(p z)/sum(p)`` (maximum-ratio combining; the plain average on AWGN);
     ``mmse``: ``sum(p z)/(sum(p) + 1/prior_var)`` (linear MMSE for a zero-mean prior of variance ``prior_var``);
     ``average``: unweighted mean (a receiver without CSI). Values with no copy come out as 0.
+
+    Input
+    -----
+    estimates : [B, m], float
+        Unbiased estimates; copy j observes value ``index[j]``.
+    precision : [B, m], float
+        Inverse noise variance of each estimate.
+    index : [m], long
+        Value each copy belongs to, in ``[0, num_outputs)``.
+    num_outputs : int
+    method : "mrc" | "mmse" | "average"
+    prior_var : float or [B, 1], float
+        Prior variance of the values (``mmse`` only).
+
+    Output
+    ------
+    : [B, num_outputs], dtype of ``estimates``
     """
     if method not in COMBINERS:
         raise ValueError(f"unknown combiner {method!r}; choose one of {COMBINERS}")

@@ -11,9 +11,12 @@ import math
 import torch
 
 from channels.base import Channel, complex_normal
+from channels.capacity import rayleigh_ergodic_capacity, rician_ergodic_capacity, snr_linear
 from channels.checks import check_positive
+from channels.registry import register_channel
 
 
+@register_channel("rayleigh")
 class RayleighChannel(Channel):
     """Rayleigh block fading with receiver CSI ``perfect`` (ZF/MMSE equalization) or ``none``."""
 
@@ -31,17 +34,33 @@ class RayleighChannel(Channel):
         return 0.0, 1.0
 
     def gains(self, shape, generator, dtype, device) -> torch.Tensor:
-        """Block-constant gains [B, n] complex."""
+        """Block-constant gains [B, n] complex (independent across blocks and realizations)."""
         *lead, n = shape
         blocks = math.ceil(n / self.block_length)
         los, std = self.los()
         h = complex_normal((*lead, blocks), generator, dtype, device) * std + los
         return h.repeat_interleave(self.block_length, dim=-1)[..., :n]
 
+    def capacity(self, snr_db: float) -> float:
+        """Ergodic capacity ``E log2(1 + |h|^2 SNR)`` with receiver CSI (a codeword spans many blocks).
+
+        Without CSI the receiver would first have to learn ``h``; that rate is not the coherent capacity, so
+        asking for it is an error rather than a silent overestimate.
+        """
+        if self.csi != "perfect":
+            raise ValueError(f"capacity of {self.name} with csi={self.csi!r} is not defined here: the ergodic "
+                             f"capacity assumes receiver CSI (set channel.csi=perfect)")
+        return self.fading_capacity(snr_linear(snr_db))
+
+    def fading_capacity(self, snr: float) -> float:
+        """Coherent ergodic capacity at linear SNR ``snr``."""
+        return rayleigh_ergodic_capacity(snr)
+
     def extra_repr(self) -> str:
         return f"block_length={self.block_length}, " + super().extra_repr()
 
 
+@register_channel("rician")
 class RicianChannel(RayleighChannel):
     """Rician block fading with linear K-factor ``k_factor`` (K=0 is Rayleigh)."""
 
@@ -55,6 +74,9 @@ class RicianChannel(RayleighChannel):
     def los(self) -> tuple[float, float]:
         k = self.k_factor
         return math.sqrt(k / (k + 1.0)), math.sqrt(1.0 / (k + 1.0))
+
+    def fading_capacity(self, snr: float) -> float:
+        return rician_ergodic_capacity(snr, self.k_factor)
 
     def extra_repr(self) -> str:
         return f"k_factor={self.k_factor}, " + super().extra_repr()

@@ -10,9 +10,25 @@ from channels.checks import check_snr_db
 
 
 class ChannelLayer(nn.Module):
-    """Differentiable analog link: real [B, ...] -> real [B, ...], each sample power-normalized and sent on its own.
+    """Differentiable analog link for any real tensor: each sample is power-normalized and sent on its own.
 
     Active in training and evaluation alike (a channel is not dropout); set ``enabled=False`` to bypass.
+
+    Parameters
+    ----------
+    channel : :class:`channels.Channel`
+    snr_db : float
+    generator : torch.Generator | None
+
+    Input
+    -----
+    x : [B, ...], float
+        B samples, each flattened into ``prod(...)`` reals (two per channel use).
+
+    Output
+    ------
+    : [B, ...], dtype of ``x``
+        The received samples; gradients flow through as through the channel's linear receiver.
     """
 
     def __init__(self, channel: Channel, snr_db: float, generator: torch.Generator | None = None) -> None:
@@ -24,7 +40,6 @@ class ChannelLayer(nn.Module):
         self.enabled = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Noisy copy of x, same shape [B, ...]."""
         if not self.enabled:
             return x
         if x.dim() < 2:

@@ -14,14 +14,33 @@ from channels.checks import check_positive, check_snr_db
 
 
 def snr_db_to_noise_var(snr_db: float | torch.Tensor, signal_power: float = 1.0) -> torch.Tensor:
-    """Noise variance per complex symbol ``N0 = P / 10^(snr/10)``; shape of ``snr_db`` ([] or [B])."""
+    """Noise variance per complex symbol ``N0 = P / 10^(snr/10)``.
+
+    Input
+    -----
+    snr_db : float or [B], float
+    signal_power : float
+
+    Output
+    ------
+    : [] or [B], float64
+    """
     snr = check_snr_db(snr_db)
     p = check_positive("signal_power", signal_power)
     return p / torch.pow(10.0, snr / 10.0)
 
 
 def pair_reals(x: torch.Tensor) -> torch.Tensor:
-    """Pack reals [..., m] into complex symbols [..., ceil(m/2)] (x[2i] + j x[2i+1]); odd m is zero-padded."""
+    """Pack two reals per complex symbol: ``x[2i] + j x[2i+1]``; odd ``m`` is zero-padded.
+
+    Input
+    -----
+    x : [..., m], float
+
+    Output
+    ------
+    : [..., ceil(m/2)], complex64 (complex128 for float64 input)
+    """
     if torch.is_complex(x):
         raise TypeError(f"pair_reals expects a real tensor, got {x.dtype}")
     if x.dim() == 0 or x.shape[-1] == 0:
@@ -34,7 +53,18 @@ def pair_reals(x: torch.Tensor) -> torch.Tensor:
 
 
 def unpair_reals(z: torch.Tensor, m: int) -> torch.Tensor:
-    """Inverse of :func:`pair_reals`: complex [..., n] -> reals [..., m] (m <= 2n)."""
+    """Inverse of :func:`pair_reals`.
+
+    Input
+    -----
+    z : [..., n], complex
+    m : int
+        Reals to return, ``m <= 2n``.
+
+    Output
+    ------
+    : [..., m], float32 (float64 for complex128 input)
+    """
     if not torch.is_complex(z):
         raise TypeError(f"unpair_reals expects a complex tensor, got {z.dtype}")
     if m > 2 * z.shape[-1]:
@@ -43,7 +73,17 @@ def unpair_reals(z: torch.Tensor, m: int) -> torch.Tensor:
 
 
 def power_scale(x: torch.Tensor, signal_power: float = 1.0) -> torch.Tensor:
-    """Scale a [..., m] so that paired symbols of ``a*x`` have mean energy P: ``a = sqrt(P / (2 mean x^2))``; [..., 1]."""
+    """Scale that gives paired symbols of ``a*x`` mean energy P: ``a = sqrt(P / (2 mean x^2))``.
+
+    Input
+    -----
+    x : [..., m], float
+    signal_power : float
+
+    Output
+    ------
+    a : [..., 1], dtype of ``x``
+    """
     p = check_positive("signal_power", signal_power)
     ms = x.pow(2).mean(dim=-1, keepdim=True)
     if (ms <= 0).any():
@@ -52,6 +92,9 @@ def power_scale(x: torch.Tensor, signal_power: float = 1.0) -> torch.Tensor:
 
 
 def normalize_power(x: torch.Tensor, signal_power: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return ``(a*x, a)`` with ``a`` from :func:`power_scale`: reals [..., m] -> ([..., m], [..., 1])."""
+    """Power-normalize reals for transmission: ``(a*x, a)``, ``x`` [..., m] -> ([..., m], [..., 1]).
+
+    Inputs, dtypes and ``a`` as in :func:`power_scale`.
+    """
     a = power_scale(x, signal_power)
     return x * a, a

@@ -1,20 +1,33 @@
-"""Name -> channel class registry, so a config string picks the channel."""
+"""Name -> channel class registry, so a config string picks the channel.
+
+A new channel registers itself where it is defined::
+
+    @register_channel("toy")
+    class ToyChannel(Channel): ...
+"""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
-from channels.awgn import AWGNChannel
 from channels.base import Channel
-from channels.fading import RayleighChannel, RicianChannel
 
 _REGISTRY: dict[str, Callable[..., Channel]] = {}
+F = TypeVar("F", bound=Callable[..., Channel])
 
 
-def register_channel(name: str, factory: Callable[..., Channel]) -> None:
-    """Register ``factory`` (a Channel subclass or a function returning one) under ``name``."""
+def register_channel(name: str, factory: F | None = None) -> F | Callable[[F], F]:
+    """Register ``factory`` (a Channel subclass or a function returning one) under ``name``.
+
+    Called with one argument it returns a decorator: ``@register_channel("toy")``.
+    """
     if not name or not isinstance(name, str):
         raise ValueError(f"channel name must be a non-empty string, got {name!r}")
-    _REGISTRY[name.lower()] = factory
+
+    def add(f: F) -> F:
+        _REGISTRY[name.lower()] = f
+        return f
+
+    return add if factory is None else add(factory)
 
 
 def available_channels() -> list[str]:
@@ -31,8 +44,3 @@ def make_channel(name: str, **kwargs: Any) -> Channel:
         return _REGISTRY[key](**kwargs)
     except TypeError as exc:
         raise TypeError(f"bad options for channel {name!r}: {exc}") from exc
-
-
-register_channel("awgn", AWGNChannel)
-register_channel("rayleigh", RayleighChannel)
-register_channel("rician", RicianChannel)

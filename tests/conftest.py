@@ -1,7 +1,10 @@
+from pathlib import Path
+
 import pytest
 import torch
 
 torch.set_num_threads(2)
+CONF = str(Path(__file__).resolve().parents[1] / "conf")
 
 
 @pytest.fixture
@@ -13,3 +16,30 @@ def gen():
 def digits():
     from airnet.data import load_data
     return load_data("digits", seed=0)
+
+
+def compose(*overrides: str):
+    """The sweep config with ``overrides``, as the driver would see it (no Hydra run)."""
+    from hydra import compose as hydra_compose, initialize_config_dir
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        return hydra_compose(config_name="sweep", overrides=list(overrides))
+
+
+def train_settings(**changes):
+    """TrainSettings from conf/train/base.yaml with ``changes``."""
+    from omegaconf import OmegaConf
+    from airnet.options import build_options
+    from airnet.training import TrainSettings
+    return build_options(TrainSettings, {**OmegaConf.to_container(OmegaConf.load(f"{CONF}/train/base.yaml")),
+                                         **changes}, "train")
+
+
+def setup_and_options(*overrides: str, data=None):
+    """(Setup, {scheme: typed options}) for the composed config; ``data`` replaces the loaded data set."""
+    from experiments.config import build_setup, run_options, scheme_options
+    from airnet.schemes import available_schemes
+    cfg = compose("cache_dir=null", "progress=false", *overrides)
+    setup = build_setup(cfg, run_options(cfg))
+    if data is not None:
+        setup.data = data
+    return setup, {n: scheme_options(cfg, n) for n in available_schemes() if n in cfg.scheme}

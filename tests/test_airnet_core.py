@@ -12,6 +12,7 @@ from airnet.models import build_model, num_parameters
 from airnet.noise_injection import ChannelNoise
 from airnet.params import ParamLayout, load_vector, model_vector
 from airnet.training import TrainSettings, train_model
+from conftest import train_settings
 from airnet.transmission import TransmissionPlan, transmit_vector
 
 
@@ -71,7 +72,7 @@ def _train(digits, snr, seed=0, epochs=20):
     m = build_model("cnn", digits.input_shape, 10)
     g = torch.Generator().manual_seed(seed)
     noise = ChannelNoise(make_channel("awgn"), snr, generator=g) if snr is not None else None
-    train_model(m, digits.x_train, digits.y_train, TrainSettings(epochs=epochs), g, weight_noise=noise)
+    train_model(m, digits.x_train, digits.y_train, train_settings(epochs=epochs), g, weight_noise=noise)
     return m
 
 
@@ -140,7 +141,7 @@ def test_cifar_loader_reads_local_pickles(tmp_path):
     (lambda: build_model("vgg", (1, 8, 8), 10), "vgg"),
     (lambda: transmit_vector(torch.ones(3, 2), make_channel("awgn"), 1.0), "1-D"),
     (lambda: transmit_vector(torch.ones(4), make_channel("awgn"), 1.0, plan=TransmissionPlan.full(5)), "5"),
-    (lambda: TrainSettings(epochs=-1), "epochs=-1"),
+    (lambda: TrainSettings(epochs=-1, batch_size=64, lr=1e-3, weight_decay=0.0), "epochs=-1"),
 ])
 def test_bad_inputs(call, msg):
     with pytest.raises((ValueError, FileNotFoundError)) as exc:

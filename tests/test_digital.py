@@ -4,24 +4,49 @@ import pytest
 import torch
 
 from channels import make_channel
-from airnet.digital import LDPCQAMChain, capacity_bits_per_use, fit_payload, payload_vector
+from airnet.digital import LDPCQAMChain, fit_payload, payload_vector
 from airnet.quantization import bits_to_codes, codes_to_bits, quantize
 
 
 def test_awgn_capacity_by_hand():
     awgn = make_channel("awgn")
-    assert capacity_bits_per_use(awgn, 0.0) == pytest.approx(1.0)
-    assert capacity_bits_per_use(awgn, 10.0) == pytest.approx(math.log2(11))        # 3.4594
-    assert capacity_bits_per_use(awgn, 20.0) == pytest.approx(6.658211, rel=1e-6)   # log2(101)
+    assert awgn.capacity(0.0) == pytest.approx(1.0)
+    assert awgn.capacity(10.0) == pytest.approx(math.log2(11))        # 3.4594
+    assert awgn.capacity(20.0) == pytest.approx(6.658211, rel=1e-6)   # log2(101)
 
 
 def test_fading_ergodic_capacity():
     # Rayleigh at 0 dB: e * E1(1) / ln 2 = 0.596347 / 0.693147 = 0.86035
-    assert capacity_bits_per_use(make_channel("rayleigh"), 0.0) == pytest.approx(0.86035, rel=1e-4)
+    assert make_channel("rayleigh").capacity(0.0) == pytest.approx(0.86035, rel=1e-4)
     # Rician K -> large approaches AWGN; K = 0 equals Rayleigh
-    assert capacity_bits_per_use(make_channel("rician", k_factor=0.0), 0.0) == pytest.approx(0.86035, rel=1e-4)
-    ric = capacity_bits_per_use(make_channel("rician", k_factor=50.0), 10.0)
-    assert capacity_bits_per_use(make_channel("rayleigh"), 10.0) < ric < math.log2(11)
+    assert make_channel("rician", k_factor=0.0).capacity(0.0) == pytest.approx(0.86035, rel=1e-4)
+    ric = make_channel("rician", k_factor=50.0).capacity(10.0)
+    assert make_channel("rayleigh").capacity(10.0) < ric < math.log2(11)
+
+
+def test_rayleigh_capacity_asymptotic_branch_is_continuous():
+    # e^x E1(x) switches to its asymptotic series at x = 1/snr = 50; both sides must agree with the quadrature
+    from scipy import integrate
+    for snr_db in (-16.9, -17.0, -17.1, -30.0):
+        snr = 10 ** (snr_db / 10)
+        ref = integrate.quad(lambda g: math.exp(-g) * math.log2(1 + snr * g), 0, math.inf)[0]
+        assert make_channel("rayleigh").capacity(snr_db) == pytest.approx(ref, rel=1e-6)
+
+
+def test_fading_capacity_without_csi_is_an_error_not_the_coherent_value():
+    with pytest.raises(ValueError, match="csi='none'"):
+        make_channel("rayleigh", csi="none").capacity(0.0)
+
+
+def test_channel_without_capacity_raises():
+    from channels import Channel
+
+    class Bare(Channel):
+        def gains(self, shape, generator, dtype, device):
+            return torch.ones(1, 1, dtype=dtype)
+
+    with pytest.raises(NotImplementedError, match="Bare defines no capacity"):
+        Bare().capacity(0.0)
 
 
 @pytest.mark.parametrize("bits", [1, 3, 8, 12])
@@ -74,14 +99,16 @@ def test_capacity_payload_fits_and_fails_cleanly(digits):
 
 
 def test_digital_schemes_in_sweep_budget(digits):
-    from airnet.schemes import Setup, make_scheme
-    from airnet.training import TrainSettings
-    setup = Setup(digits, "mlp", {"hidden": [16]}, make_channel("awgn"), {"name": "awgn"}, TrainSettings(epochs=5),
-                  options={"digital_ldpc": {"k": 256, "bits": [2, 4]}, "digital_capacity": {"bits": [2, 4]}})
+    from airnet.schemes import make_scheme
+    from conftest import setup_and_options
+    setup, opts = setup_and_options("model=mlp", "model.kwargs.hidden=[16]", "train.epochs=5",
+                                    "scheme.digital_ldpc.k=256", "scheme.digital_capacity.bits=[2,4]", data=digits)
+    assert opts["digital_ldpc"].bits == (2, 4)  # linked to digital_capacity.bits in the YAML
     budget = setup.full_channel_uses
-    cap = make_scheme("digital_capacity", setup, budget).deliver(10.0, 3, torch.Generator().manual_seed(0))
+    cap = make_scheme("digital_capacity", setup, opts["digital_capacity"], budget).deliver(
+        10.0, 3, torch.Generator().manual_seed(0))
     assert cap.info["payload_bits"] <= math.floor(budget * math.log2(11))
-    ldpc = make_scheme("digital_ldpc", setup, budget)
+    ldpc = make_scheme("digital_ldpc", setup, opts["digital_ldpc"], budget)
     good = ldpc.deliver(30.0, 3, torch.Generator().manual_seed(0))
     bad = ldpc.deliver(-10.0, 3, torch.Generator().manual_seed(0))
     assert good.channel_uses <= budget and good.info["ber"] == 0.0 and bad.info["ber"] > 0.1

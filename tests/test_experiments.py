@@ -52,7 +52,7 @@ def test_unknown_channel_fails_clearly(tmp_path):
 def test_bandwidth_sweep_with_techniques_and_baseline(tmp_path):
     r = _run("experiments.bandwidth_sweep", tmp_path, "model=mlp", "experiment.snr_db=[10]",
              "experiment.bandwidth_ratio=[0.25,0.5]", "experiment.schemes=[noise_injection,expansion]",
-             "baseline=digital_capacity", "train.pruning_kd.steps=1", "train.pruning_kd.finetune_epochs=1")
+             "baseline=digital_capacity", "scheme.pruning_kd.steps=1", "scheme.pruning_kd.finetune_epochs=1")
     assert r.returncode == 0, r.stderr[-3000:]
     rows = list(csv.DictReader(open(tmp_path / "out" / "results.csv")))
     assert {(row["scheme"], float(row["bandwidth_ratio"])) for row in rows} == {

@@ -6,12 +6,12 @@ from airnet.expansion import expansion_keep, layer_expansion_plan, uniform_expan
 from airnet.models import build_model
 from airnet.params import ParamLayout, model_vector
 from airnet.pruning import iterative_prune, magnitude_mask, prune_schedule
-from airnet.schemes import Setup, make_scheme
+from airnet.schemes import make_scheme
 from airnet.spectrum import Spectrum, SpectrumLevel
-from airnet.training import TrainSettings
 from airnet.transmission import TransmissionPlan, transmit_vector
 from airnet.uep import allocate_expansion
 from airnet.distillation import distillation_loss
+from conftest import setup_and_options
 
 
 @pytest.mark.parametrize("keep", [0, 1, 17, 999, 1000])
@@ -91,30 +91,34 @@ def test_distillation_loss_is_zero_kl_for_identical_logits():
     assert distillation_loss(s, s + torch.randn(8, 10), y, 4.0, 1.0) > 0
 
 
-def _setup(digits, **options):
-    base = {"noise_injection": {"snr_db": 5.0}, "pruning_kd": {"steps": 2, "finetune_epochs": 3},
-            "expansion": {"factor": 2}, "uep": {"base_factor": 2, "draws": 2},
-            "spectrum": {"epochs": 6, "levels": [{"snr_db": 0.0, "factor": 4}, {"snr_db": 10.0, "factor": 1}]}}
-    base.update(options)
-    return Setup(digits, "mlp", {"hidden": [32]}, make_channel("awgn"), {"name": "awgn"},
-                 TrainSettings(epochs=10), seed=0, num_realizations=8, options=base)
+def _setup(digits):
+    return setup_and_options("model=mlp", "model.kwargs.hidden=[32]", "train.epochs=10",
+                             "scheme.pruning_kd.steps=2", "scheme.pruning_kd.finetune_epochs=3", "scheme.uep.draws=2",
+                             "scheme.spectrum.epochs=6",
+                             "scheme.spectrum.levels=[{snr_db:0.0,factor:4},{snr_db:10.0,factor:1}]", data=digits)
 
 
 @pytest.mark.parametrize("name", ["pruning_kd", "expansion", "uep", "spectrum"])
 def test_technique_schemes_respect_budget_and_work(digits, name):
-    setup = _setup(digits)
+    setup, opts = _setup(digits)
     budget = setup.full_channel_uses // 3
-    d = make_scheme(name, setup, budget).deliver(30.0, 4, torch.Generator().manual_seed(0))
+    scheme = make_scheme(name, setup, opts[name], budget)
+    d = scheme.deliver(30.0, 4, torch.Generator().manual_seed(0))
     assert d.channel_uses <= budget and d.vectors.shape == (4, setup.num_params)
     from airnet.evaluation import accuracy_of_vectors
-    assert accuracy_of_vectors(d.model, d.vectors, digits.x_test, digits.y_test).mean() > 0.7
+    acc = accuracy_of_vectors(d.model, d.vectors, digits.x_test, digits.y_test).mean().item()
+    noiseless = scheme.deliver(120.0, 1, torch.Generator().manual_seed(0))
+    ref = accuracy_of_vectors(d.model, noiseless.vectors, digits.x_test, digits.y_test).item()
+    # the network keeps 1/3 (pruning_kd) or 1/6 (expansion, uep) of its weights: measured 0.89 and 0.70 noiseless;
+    # delivery at 30 dB costs at most 2 points of that, and the pruned network is far above chance (0.1)
+    assert ref > 0.6 and acc > ref - 0.02, (acc, ref)
 
 
 def test_spectrum_gives_working_network_for_each_level(digits):
     from airnet.evaluation import accuracy_of_vectors
-    setup = _setup(digits)
+    setup, opts = _setup(digits)
     budget = setup.full_channel_uses // 2
-    scheme = make_scheme("spectrum", setup, budget)
+    scheme = make_scheme("spectrum", setup, opts["spectrum"], budget)
     model, spec = scheme.spectrum()
     for level in spec.levels:
         plan = spec.plan(level)

@@ -1,0 +1,61 @@
+"""On-disk cache of trained models, keyed by a hash of everything that affects their weights."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from airnet.io import config_hash, save_torch
+from airnet.params import load_vector, model_vector
+
+Built = tuple[nn.Module, dict[str, Any]]
+
+
+class ModelCache:
+    """Trained models (and extra tensors such as masks) in memory and, with ``folder``, on disk.
+
+    Files are ``<folder>/<label>-<hash(key)>.pt`` holding the parameter vector, the buffers and the extras;
+    they are written atomically, so an interrupted run never leaves a half-written checkpoint.
+    """
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+        self._memo: dict[str, Built] = {}
+
+    def get(self, label: str, key: dict[str, Any], build: Callable[[], Built],
+            new_model: Callable[[], nn.Module]) -> Built:
+        """Return ``build()`` for ``key``, from memory or disk when already built.
+
+        Input
+        -----
+        label : str
+            Readable prefix of the file name.
+        key : dict
+            JSON-able description of everything that affects the result.
+        build : () -> (model, extras)
+        new_model : () -> nn.Module
+            A fresh model of the right architecture to load a stored vector into.
+
+        Output
+        ------
+        : (nn.Module in eval mode, dict of extra tensors)
+        """
+        h = f"{label}-{config_hash(key)}"
+        if h in self._memo:
+            return self._memo[h]
+        path = self.folder / f"{h}.pt" if self.folder else None
+        if path is not None and path.exists():
+            blob = torch.load(path, weights_only=True)
+            model = load_vector(new_model(), blob["w"])
+            for name, buf in model.named_buffers():
+                buf.copy_(blob["buffers"][name])
+            result = (model.eval(), blob["extras"])
+        else:
+            result = build()
+            if path is not None:
+                save_torch(path, {"w": model_vector(result[0]), "extras": result[1], "key": repr(key),
+                                  "buffers": dict(result[0].named_buffers())})
+        self._memo[h] = result
+        return result

@@ -1,0 +1,124 @@
+"""Delivery schemes as plug-ins: the base class, what a delivery returns, and the registry.
+
+A scheme turns (SNR, K channel realizations) into K received weight vectors at a fixed bandwidth budget. It is
+one class with a frozen ``Options`` dataclass (values from ``conf/scheme/<name>.yaml``), registered by name::
+
+    @register_scheme("my_scheme")
+    class MyScheme(AnalogScheme):
+        Options = MyOptions
+        ...
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, TypeVar
+
+import torch
+from torch import nn
+
+from airnet.setup import Setup
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """Options of a scheme that has none."""
+
+
+@dataclass
+class Delivery:
+    """What the receiver ends up with.
+
+    Attributes
+    ----------
+    model : nn.Module
+        Architecture (and buffers) the received vectors are loaded into.
+    vectors : [K, n], float
+        Received parameter vectors, one per channel realization.
+    channel_uses : int
+        Channel uses the scheme occupied (never more than its budget).
+    info : dict
+        Extra CSV columns (parameters sent, expansion, bits, ...).
+    """
+
+    model: nn.Module
+    vectors: torch.Tensor
+    channel_uses: int
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Scheme(ABC):
+    """Base class: ``deliver(snr_db, K, generator)`` within a budget of ``budget`` channel uses.
+
+    Parameters
+    ----------
+    setup : :class:`airnet.setup.Setup`
+    options : an instance of the class's ``Options``
+    budget : int
+        Channel uses available for the whole delivery.
+    """
+
+    name: ClassVar[str] = "scheme"
+    Options: ClassVar[type] = NoOptions
+
+    def __init__(self, setup: Setup, options: Any, budget: int) -> None:
+        if isinstance(budget, bool) or int(budget) != budget or budget < 1:
+            raise ValueError(f"bandwidth budget must be at least 1 channel use, got {budget!r}")
+        if not isinstance(options, self.Options):
+            raise TypeError(f"scheme {self.name!r} expects {self.Options.__name__} options, "
+                            f"got {type(options).__name__}")
+        self.setup = setup
+        self.options = options
+        self.budget = int(budget)
+
+    @abstractmethod
+    def deliver(self, snr_db: float, num_realizations: int, generator: torch.Generator) -> Delivery:
+        """Deliver the model over ``num_realizations`` independent channel draws at ``snr_db``.
+
+        Input
+        -----
+        snr_db : float
+        num_realizations : int
+        generator : torch.Generator
+            Channel randomness.
+
+        Output
+        ------
+        : :class:`Delivery` with ``vectors`` [num_realizations, n]
+        """
+
+
+SCHEMES: dict[str, type[Scheme]] = {}
+S = TypeVar("S", bound=type[Scheme])
+
+
+def register_scheme(name: str) -> Callable[[S], S]:
+    """Class decorator: register a :class:`Scheme` subclass under ``name`` (also sets ``cls.name``)."""
+    if not name or not isinstance(name, str):
+        raise ValueError(f"scheme name must be a non-empty string, got {name!r}")
+
+    def add(cls: S) -> S:
+        if not (isinstance(cls, type) and issubclass(cls, Scheme)):
+            raise TypeError(f"@register_scheme({name!r}) needs a Scheme subclass, got {cls!r}")
+        cls.name = name
+        SCHEMES[name] = cls
+        return cls
+
+    return add
+
+
+def available_schemes() -> list[str]:
+    """Sorted registered scheme names."""
+    return sorted(SCHEMES)
+
+
+def scheme_class(name: str) -> type[Scheme]:
+    """The class registered as ``name``."""
+    if name not in SCHEMES:
+        raise ValueError(f"unknown scheme {name!r}; available: {', '.join(available_schemes())}")
+    return SCHEMES[name]
+
+
+def make_scheme(name: str, setup: Setup, options: Any, budget: int) -> Scheme:
+    """Instantiate the scheme registered as ``name``."""
+    return scheme_class(name)(setup, options, budget)

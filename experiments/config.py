@@ -1,0 +1,148 @@
+"""Read the Hydra config at the edge: validate it and turn it into typed options and plain objects.
+
+Everything a run needs is checked here, before any training, and every error names its config key.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from channels import make_channel
+from airnet.data import load_data
+from airnet.io import config_hash
+from airnet.options import OptionError, build_options, options_dict
+from airnet.schemes import scheme_class
+from airnet.setup import Setup
+from airnet.sweep import SchemeRun
+from airnet.training import TrainSettings
+
+
+@dataclass(frozen=True)
+class ExperimentOptions:
+    """``conf/experiment/*.yaml``: the sweep axes, the schemes and the draws per point."""
+
+    name: str
+    x: Literal["snr_db", "bandwidth_ratio"]
+    snr_db: tuple[float, ...]
+    bandwidth_ratio: tuple[float, ...]
+    num_realizations: int
+    schemes: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if self.num_realizations < 1:
+            raise OptionError(f"experiment.num_realizations must be at least 1, got {self.num_realizations}")
+        bad = [r for r in self.bandwidth_ratio if not r > 0]
+        if bad:
+            raise OptionError(f"experiment.bandwidth_ratio must be positive, got {bad}")
+
+    @property
+    def panel(self) -> str:
+        """The axis that is not the x-axis (one plot panel per value)."""
+        return "bandwidth_ratio" if self.x == "snr_db" else "snr_db"
+
+
+def value_list(spec: Any, name: str) -> list[float]:
+    """Expand ``{start, stop, step}`` (inclusive) or a list/number into a non-empty list of finite floats."""
+    if isinstance(spec, (DictConfig, dict)):
+        try:
+            start, stop, step = (float(spec[k]) for k in ("start", "stop", "step"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise OptionError(f"{name} range needs numbers start, stop and step, got {dict(spec)}") from exc
+        if not step > 0 or stop < start:
+            raise OptionError(f"{name} range needs step > 0 and stop >= start, got {dict(spec)}")
+        n = int(math.floor((stop - start) / step + 1e-9)) + 1
+        return [round(start + i * step, 10) for i in range(n)]
+    items = list(spec) if isinstance(spec, (ListConfig, list, tuple)) else [spec]
+    values = []
+    for v in items:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise OptionError(f"{name} must be finite numbers, got {v!r}")
+        values.append(float(v))
+    if not values:
+        raise OptionError(f"{name} is empty")
+    return values
+
+
+def container(node: Any) -> Any:
+    """Resolved plain-Python copy of a config node."""
+    return OmegaConf.to_container(node, resolve=True) if isinstance(node, (DictConfig, ListConfig)) else node
+
+
+def import_plugins(run: RunOptions) -> None:
+    """Import the modules listed in ``plugins`` so their schemes and channels register themselves."""
+    for name in run.plugins:
+        try:
+            importlib.import_module(str(name))
+        except ImportError as exc:
+            raise OptionError(f"plugins: cannot import {name!r}: {exc}") from exc
+
+
+def experiment_options(cfg: DictConfig) -> ExperimentOptions:
+    """Typed ``experiment`` options (axis lists expanded)."""
+    exp = container(cfg.experiment)
+    for axis in ("snr_db", "bandwidth_ratio"):
+        exp[axis] = value_list(exp.get(axis), f"experiment.{axis}")
+    return build_options(ExperimentOptions, exp, "experiment")
+
+
+def scheme_names(cfg: DictConfig, exp: ExperimentOptions) -> list[str]:
+    """Schemes of the experiment followed by the selected baselines (no duplicates); never empty."""
+    names = list(dict.fromkeys([*exp.schemes, *(container(cfg.baseline) or {}).get("schemes", [])]))
+    if not names:
+        raise OptionError("experiment.schemes is empty and baseline selects none: nothing to run")
+    return names
+
+
+def scheme_options(cfg: DictConfig, name: str) -> Any:
+    """Typed options of scheme ``name`` from ``scheme.<name>``."""
+    cls = scheme_class(name)
+    nodes = cfg.get("scheme") or {}
+    if name not in nodes and dataclasses.fields(cls.Options):
+        raise OptionError(f"no options for scheme {name!r}: add conf/scheme/{name}.yaml (headed "
+                          f"'# @package scheme.{name}') and select it with +scheme={name}")
+    return build_options(cls.Options, container(nodes.get(name)), f"scheme.{name}")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Top-level keys of ``conf/sweep.yaml``."""
+
+    seed: int
+    cache_dir: str | None
+    progress: bool
+    plugins: tuple[str, ...]
+
+
+def run_options(cfg: DictConfig) -> RunOptions:
+    """Typed top-level options."""
+    return build_options(RunOptions, {k: container(cfg.get(k)) for k in ("seed", "cache_dir", "progress", "plugins")},
+                         "")
+
+
+def build_setup(cfg: DictConfig, run: RunOptions) -> Setup:
+    """The :class:`Setup` of this run: data, model recipe, channel, training settings, seed, cache folder."""
+    channel_cfg = container(cfg.channel)
+    channel = make_channel(**channel_cfg)
+    data = load_data(cfg.data.name, cfg.data.root, seed=run.seed, val_fraction=cfg.data.val_fraction)
+    settings = build_options(TrainSettings, container(cfg.train), "train")
+    return Setup(data=data, model_name=cfg.model.name, model_kwargs=dict(container(cfg.model.kwargs) or {}),
+                 channel=channel, channel_cfg=channel_cfg, settings=settings, seed=run.seed,
+                 cache_dir=Path(run.cache_dir).expanduser() if run.cache_dir else None, progress=run.progress)
+
+
+def scheme_runs(cfg: DictConfig, exp: ExperimentOptions) -> list[SchemeRun]:
+    """Every scheme of the run with typed options and a config id: a hash of everything that changes its rows
+    except the sweep axes (so changing one scheme's options recomputes only that scheme)."""
+    common = [container(cfg.channel), container(cfg.model), container(cfg.data), container(cfg.train),
+              container(cfg.seed), exp.num_realizations]
+    runs = []
+    for name in scheme_names(cfg, exp):
+        opts = scheme_options(cfg, name)
+        runs.append(SchemeRun(name, opts, config_hash([*common, options_dict(opts)])))
+    return runs

@@ -1,0 +1,62 @@
+"""The sweep driver: accuracy of every delivery scheme over SNR and bandwidth, from one Hydra config.
+
+    python -m experiments.sweep                                  # main job: accuracy vs SNR (experiment=snr_sweep)
+    python -m experiments.sweep experiment=bandwidth_sweep       # accuracy vs bandwidth ratio, a panel per SNR
+    python -m experiments.sweep -m channel=awgn,rayleigh,rician  # Hydra multirun
+
+Writes ``results.csv`` (resumable) and ``accuracy_vs_<x>.{png,pdf}`` into the Hydra job's output folder.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from airnet.plotting import plot_accuracy
+from airnet.results import ResultTable
+from airnet.sweep import KEY_COLUMNS, run_sweep
+from experiments.config import build_setup, experiment_options, import_plugins, run_options, scheme_runs
+
+log = logging.getLogger("airnet")
+CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+XLABELS = {"snr_db": "SNR (dB)", "bandwidth_ratio": "bandwidth ratio (channel uses / full-model channel uses)"}
+
+
+def main(cfg: DictConfig, out: Path | None = None) -> list[dict]:
+    """Run the sweep of ``cfg`` into ``out`` (default: the Hydra job's output folder); return its rows."""
+    out = Path(out) if out is not None else Path(HydraConfig.get().runtime.output_dir)
+    run = run_options(cfg)
+    import_plugins(run)
+    exp = experiment_options(cfg)
+    schemes = scheme_runs(cfg, exp)
+    setup = build_setup(cfg, run)
+    table = ResultTable(out / "results.csv", KEY_COLUMNS)
+    rows = run_sweep(setup, schemes, exp.snr_db, exp.bandwidth_ratio, exp.num_realizations, table,
+                     columns=dict(channel=cfg.channel.name, model=cfg.model.name, data=cfg.data.name, seed=run.seed),
+                     progress=run.progress)
+    title = f"{cfg.model.name} on {cfg.data.name}, {cfg.channel.name} channel, {exp.num_realizations} realizations"
+    paths = plot_accuracy(rows, exp.x, out / f"accuracy_vs_{'snr' if exp.x == 'snr_db' else 'bandwidth'}",
+                          title=title, xlabel=XLABELS[exp.x], panel=exp.panel,
+                          chance=1.0 / setup.data.num_classes)
+    log.info("results: %s; plot: %s", table.path, ", ".join(map(str, paths)))
+    return rows
+
+
+@hydra.main(config_path=CONF_DIR, config_name="sweep", version_base="1.3")
+def entry(cfg: DictConfig) -> None:
+    main(cfg)
+
+
+def alias(experiment: str) -> None:
+    """Run :func:`entry` with ``experiment=<experiment>`` unless the command line picks one."""
+    if not any(a.split("=", 1)[0].lstrip("+~") == "experiment" for a in sys.argv[1:]):
+        sys.argv.insert(1, f"experiment={experiment}")
+    entry()
+
+
+if __name__ == "__main__":
+    entry()
