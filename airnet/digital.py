@@ -1,104 +1,141 @@
-"""Digital separation baselines: quantize + prune to the bits that fit, then deliver error-free (capacity bound)
-or through a real 5G-NR LDPC + QAM chain (Sionna) over the same channel objects as the analog path."""
+"""Digital payloads for the separation baselines: a pruned model quantized to ``b`` bits per weight.
+
+The receiver needs, besides the weight codes, a header per layer (offset and step as float32), the bit width, and
+the pruning mask: with side information counted those bits are part of the payload and travel first. With an ideal
+CRC per code block, a failed block is an *erasure*: weights with an erased bit are set to 0, and a realization
+whose side information is erased gets no model.
+"""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from channels import Channel
 from airnet.evaluation import accuracy_of_vectors
 from airnet.params import ParamLayout, model_vector
-from airnet.pruning import magnitude_mask
-from airnet.quantization import Quantized, bits_to_codes, codes_to_bits, quantize
+from airnet.pruning import Pruner
+from airnet.quantization import FLOAT_BITS, Quantized, quantize
+from airnet.side_info import SideInfo, largest_fitting
+
+WIDTH_BITS = 5   # the bit width b (1..24)
 
 
 @dataclass
-class DigitalPayload:
-    """The pruned, quantized model chosen to fit ``payload_bits`` (None when nothing fits)."""
+class Payload:
+    """A pruned, quantized model: ``mask`` [n] bool, its ``quantized`` weights, its side information, and the
+    pruning ``structure`` the mask has."""
 
-    mask: torch.Tensor | None
-    quantized: Quantized | None
-    payload_bits: int
-    bits_available: int
-    val_accuracy: float
+    mask: torch.Tensor
+    quantized: Quantized
+    side: SideInfo
+    structure: str = "unstructured"
 
     @property
     def bits(self) -> int:
-        return self.quantized.bits if self.quantized is not None else 0
+        """Quantization bit width."""
+        return self.quantized.bits
+
+    @property
+    def code_bits(self) -> int:
+        """Bits of the weight codes (side information excluded)."""
+        return int(self.mask.sum()) * self.quantized.bits
+
+    def stream_bits(self, side_counted: bool) -> int:
+        """Bits on the link: side information (if counted) then codes."""
+        return (self.side.bits if side_counted else 0) + self.code_bits
+
+    def received(self, ok: torch.Tensor, side_counted: bool) -> torch.Tensor:
+        """Received weight vectors from the per-bit CRC outcome.
+
+        Input
+        -----
+        ok : [K, stream_bits], bool
+            True where the bit's code block decoded.
+        side_counted : bool
+
+        Output
+        ------
+        : [K, n], float32 (erased weights and failed realizations are 0)
+        """
+        k = ok.shape[0]
+        s = self.side.bits if side_counted else 0
+        side_ok = ok[:, :s].all(dim=1) if s else torch.ones(k, dtype=torch.bool)
+        keep = int(self.mask.sum())
+        weight_ok = ok[:, s:s + keep * self.bits].reshape(k, keep, self.bits).all(dim=2)
+        out = torch.zeros(k, self.mask.numel())
+        out[:, self.mask] = self.quantized.dequantize().float() * weight_ok
+        out[~side_ok] = 0.0
+        return out
 
 
-def fit_payload(model: nn.Module, bits_available: int, bit_options: list[int], x_val: torch.Tensor,
-                y_val: torch.Tensor) -> DigitalPayload:
-    """Best (by validation accuracy) b in ``bit_options``, pruning by magnitude until ``keep*b + header`` fits."""
+def payload_side_info(pruner: Pruner, mask: torch.Tensor, num_layers: int) -> SideInfo:
+    """Header (offset, step per layer), bit width, and the coded mask (if any weight is left out)."""
+    parts = {"header": 2 * FLOAT_BITS * num_layers, "width": WIDTH_BITS}
+    if not bool(mask.all()):
+        parts["mask"] = pruner.mask_bits(mask)
+    return SideInfo(parts)
+
+
+def build_payload(model: nn.Module, mask: torch.Tensor, bits: int, pruner: Pruner, bits_available: int,
+                  side_counted: bool, structure: str = "unstructured") -> Payload | None:
+    """Quantize ``model``'s weights in ``mask`` to ``bits`` bits; drop the weakest weights until the stream fits
+    ``bits_available`` (None if nothing does)."""
     layout = ParamLayout.of(model)
     layer_of = layout.layer_of()
     w = model_vector(model)
-    header = 2 * 32 * len(layout.names)
-    best = DigitalPayload(None, None, 0, bits_available, -1.0)
-    for b in bit_options:
-        keep = min(w.numel(), (bits_available - header) // int(b))
-        if keep < 1:
-            continue
-        mask = magnitude_mask(w, int(keep))
-        q = quantize(w[mask], layer_of[mask], int(b), len(layout.names))
-        vec = torch.zeros_like(w)
-        vec[mask] = q.dequantize().to(w.dtype)
-        acc = float(accuracy_of_vectors(model, vec[None], x_val, y_val)[0])
-        if acc > best.val_accuracy:
-            best = DigitalPayload(mask, q, int(keep) * int(b) + header, bits_available, acc)
-    return best
+    while bool(mask.any()):
+        side = payload_side_info(pruner, mask, len(layout.names))
+        total = (side.bits if side_counted else 0) + int(mask.sum()) * bits
+        if total <= bits_available:
+            q = quantize(w[mask], layer_of[mask], bits, len(layout.names))
+            return Payload(mask, q, side, structure)
+        over = -(-(total - bits_available) // bits)
+        mask = pruner.select(w * mask, max(0, int(mask.sum()) - max(1, over))) & mask
+    return None
 
 
-def payload_vector(payload: DigitalPayload, n: int, codes: torch.Tensor | None = None) -> torch.Tensor:
-    """Received weight vectors [K, n] from (received) codes [K, keep]; a failed delivery gives all zeros."""
-    if payload.quantized is None:
-        return torch.zeros(1 if codes is None else codes.shape[0], n)
-    codes = payload.quantized.codes[None] if codes is None else codes
-    out = torch.zeros(codes.shape[0], n)
-    out[:, payload.mask] = payload.quantized.dequantize(codes).float()
-    return out
+def sized_keep(bits_available: int, bits: int, n: int, num_layers: int, pruner: Pruner, side_counted: bool) -> int:
+    """Most weights whose ``bits``-bit codes fit ``bits_available`` beside their estimated side information."""
+    def fits(keep: int) -> bool:
+        side = 0
+        if side_counted:
+            side = 2 * FLOAT_BITS * num_layers + WIDTH_BITS + (pruner.expected_mask_bits(keep) if keep < n else 0)
+        return keep * bits + side <= bits_available
+
+    return largest_fitting(min(n, bits_available // bits), fits)
 
 
-class LDPCQAMChain:
-    """5G NR LDPC (k info bits per codeword, rate k/n) + Gray QAM with 2^m points, via Sionna; APP demapping."""
+def rank_payloads(model: nn.Module, bits_available: int, bit_options: tuple[int, ...],
+                  pruners: dict[str, Pruner], x_val: torch.Tensor, y_val: torch.Tensor,
+                  side_counted: bool) -> list[tuple[float, Payload]]:
+    """Payloads over pruning structures (``pruners`` by name) and bit widths, each with as many weights (strongest
+    first, as the pruner selects) as fit, with their error-free validation accuracy; best first."""
+    w = model_vector(model)
+    layers = len(ParamLayout.of(model).names)
+    ranked = []
+    for structure, pruner in pruners.items():
+        for b in bit_options:
+            keep = sized_keep(bits_available, int(b), w.numel(), layers, pruner, side_counted)
+            if keep < 1:
+                continue
+            mask = torch.ones_like(w, dtype=torch.bool) if keep == w.numel() else pruner.select(w, keep)
+            payload = build_payload(model, mask, int(b), pruner, bits_available, side_counted, structure)
+            if payload is not None:
+                ranked.append((validation_accuracy(model, payload, x_val, y_val, side_counted), payload))
+    return sorted(ranked, key=lambda t: -t[0])
 
-    def __init__(self, k: int = 512, rate: float = 0.5, bits_per_symbol: int = 4, num_iter: int = 20) -> None:
-        from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
-        from sionna.phy.mapping import Demapper, Mapper
 
-        if not 0 < rate < 1:
-            raise ValueError(f"code rate must be in (0, 1), got {rate}")
-        if bits_per_symbol < 1 or bits_per_symbol % 2 and bits_per_symbol != 1:
-            raise ValueError(f"bits_per_symbol must be 1 (BPSK via QAM-2 not supported) or even, got {bits_per_symbol}")
-        n = int(round(k / rate))
-        n += (-n) % bits_per_symbol  # whole symbols per codeword
-        self.k, self.n, self.m = int(k), n, int(bits_per_symbol)
-        self.encoder = LDPC5GEncoder(self.k, self.n)
-        self.decoder = LDPC5GDecoder(self.encoder, num_iter=num_iter, hard_out=True)
-        self.mapper = Mapper("qam", self.m)
-        self.demapper = Demapper("app", "qam", self.m)
+def choose_payload(model: nn.Module, bits_available: int, bit_options: tuple[int, ...],
+                   pruners: dict[str, Pruner], x_val: torch.Tensor, y_val: torch.Tensor,
+                   side_counted: bool) -> Payload | None:
+    """The best of :func:`rank_payloads` (None if nothing fits)."""
+    ranked = rank_payloads(model, bits_available, bit_options, pruners, x_val, y_val, side_counted)
+    return ranked[0][1] if ranked else None
 
-    def codewords_for(self, channel_uses: int) -> int:
-        """Codewords that fit in ``channel_uses`` complex symbols."""
-        return channel_uses * self.m // self.n
 
-    def channel_uses(self, codewords: int) -> int:
-        return codewords * self.n // self.m
-
-    def transmit(self, bits: torch.Tensor, channel: Channel, snr_db: float,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
-        """Send info bits [K, c*k] as c codewords per realization; return decoded bits [K, c*k]."""
-        K, total = bits.shape
-        if total % self.k:
-            raise ValueError(f"{total} bits is not a whole number of {self.k}-bit codewords")
-        c = total // self.k
-        cw = self.encoder(bits.reshape(K, c, self.k).float())        # [K, c, n]
-        p = channel.signal_power
-        x = self.mapper(cw).reshape(K, -1) * math.sqrt(p)            # [K, c*n/m], average energy P
-        out = channel.apply(x, snr_db, generator)
-        no = out.noise_var / out.h.abs().pow(2) if out.csi else out.noise_var   # noise of the ZF estimate
-        llr = self.demapper((out.zf() / math.sqrt(p)).to(torch.complex64), (no / p).expand(out.y.shape).float())
-        return self.decoder(llr.reshape(K, c, self.n)).reshape(K, total)
+def validation_accuracy(model: nn.Module, payload: Payload, x_val: torch.Tensor, y_val: torch.Tensor,
+                        side_counted: bool) -> float:
+    """Accuracy of ``model`` with the payload received error-free."""
+    vec = payload.received(torch.ones(1, payload.stream_bits(side_counted), dtype=torch.bool), side_counted)
+    return float(accuracy_of_vectors(model, vec, x_val, y_val)[0])

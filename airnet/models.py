@@ -6,6 +6,11 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+# A prunable layer: (label, [(parameter name, dim, entries per unit), ...]); unit j of the layer owns
+# param.narrow(dim, j * entries, entries) of every listed parameter (its output row, bias, norm scale, and the next
+# layer's input columns that read it). Structured pruning removes whole units (see airnet/structure.py).
+UnitSpec = list[tuple[str, list[tuple[str, int, int]]]]
+
 
 class MLP(nn.Module):
     """Fully connected net: input [B, C, H, W] -> logits [B, classes]."""
@@ -22,6 +27,12 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
+    def prunable_units(self) -> UnitSpec:
+        """Hidden neurons: row of their layer, bias entry, column of the next layer."""
+        linears = [i for i, m in enumerate(self.net) if isinstance(m, nn.Linear)]
+        return [(f"hidden{n}", [(f"net.{i}.weight", 0, 1), (f"net.{i}.bias", 0, 1), (f"net.{j}.weight", 1, 1)])
+                for n, (i, j) in enumerate(zip(linears[:-1], linears[1:]))]
+
 
 class SmallCNN(nn.Module):
     """Two conv+pool stages and a linear head: [B, C, H, W] -> [B, classes]."""
@@ -34,10 +45,17 @@ class SmallCNN(nn.Module):
             nn.Conv2d(c, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         )
-        self.head = nn.Linear(c2 * (h // 4) * (w // 4), num_classes)
+        self.spatial = (h // 4) * (w // 4)
+        self.head = nn.Linear(c2 * self.spatial, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x).flatten(1))
+
+    def prunable_units(self) -> UnitSpec:
+        """Filters of both convolutions: filter, bias, and what reads it (next filters' channel, head columns)."""
+        return [("conv1", [("features.0.weight", 0, 1), ("features.0.bias", 0, 1), ("features.3.weight", 1, 1)]),
+                ("conv2", [("features.3.weight", 0, 1), ("features.3.bias", 0, 1),
+                           ("head.weight", 1, self.spatial)])]
 
 
 class _BasicBlock(nn.Module):
@@ -74,6 +92,13 @@ class ResNet20(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.layers(self.stem(x))
         return self.head(x.mean(dim=(2, 3)))
+
+    def prunable_units(self) -> UnitSpec:
+        """Inner channels of every block (conv1 filter, bn1 scale and shift, conv2 input channel): the residual
+        paths keep their width, so pruning never misaligns an addition."""
+        return [(f"block{b}", [(f"layers.{b}.conv1.weight", 0, 1), (f"layers.{b}.bn1.weight", 0, 1),
+                               (f"layers.{b}.bn1.bias", 0, 1), (f"layers.{b}.conv2.weight", 1, 1)])
+                for b in range(len(self.layers))]
 
 
 MODELS: dict[str, Callable[..., nn.Module]] = {"mlp": MLP, "cnn": SmallCNN, "resnet20": ResNet20}

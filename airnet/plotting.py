@@ -1,54 +1,93 @@
-"""Paper-style plots of accuracy (mean ± std over channel realizations) against SNR or bandwidth."""
+"""Paper-style plots of accuracy against SNR or bandwidth: mean over seeds with a 95 % confidence band.
+
+Each curve (a scheme and its design) gets its own marker and line style, so figures stay readable in grayscale;
+the caption under the axes names the interval's estimator (:mod:`airnet.statistics`) and the test-set size.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Sequence
 
-import matplotlib
+from airnet.io import atomic_write
+from airnet.statistics import curve_label, estimate, group_rows
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h")
+LINESTYLES = ("-", "--", "-.", ":")
+AXIS_NAMES = {"snr_db": ("SNR", "dB"), "bandwidth_ratio": ("bandwidth ratio", "")}
 
-from airnet.io import atomic_write  # noqa: E402
+
+def panel_title(panel: str, value: float) -> str:
+    """``SNR = 0 dB``, ``bandwidth ratio = 0.5``."""
+    name, unit = AXIS_NAMES.get(panel, (panel, ""))
+    return f"{name} = {value:g}{' ' + unit if unit else ''}"
 
 
 def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, title: str = "",
-                  group: str = "scheme", xlabel: str | None = None, panel: str | None = None,
-                  chance: float | None = None) -> list[Path]:
-    """Plot acc_mean ± acc_std vs column ``x``, one line per ``group`` (one subplot per ``panel`` value).
+                  xlabel: str | None = None, panel: str | None = None, chance: float | None = None,
+                  widths: tuple[float, float] = (5.2, 3.8)) -> list[Path]:
+    """Plot mean accuracy (95 % band) vs column ``x``, one curve per scheme and design, a panel per ``panel`` value.
 
-    Writes ``<out_stem>.png`` and ``<out_stem>.pdf`` atomically; returns their paths.
+    Input
+    -----
+    rows : sequence of dict
+        Result rows (one per training seed), with ``acc_mean``, ``acc_std``, ``num_realizations``, ``seed``.
+    x : str
+        Column on the x-axis.
+    out_stem : path
+        Writes ``<out_stem>.png`` and ``<out_stem>.pdf`` (fonts embedded) atomically.
+    widths : (inches per panel, height)
+
+    Output
+    ------
+    : list of the written paths
     """
-    panels = sorted({_num(r[panel]) for r in rows}) if panel else [None]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), squeeze=False, sharey=True)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams.update({"pdf.fonttype": 42, "ps.fonttype": 42})    # embedded TrueType fonts
+    import matplotlib.pyplot as plt
+
+    if not rows:
+        raise ValueError(f"no result rows to plot for {out_stem}")
+    panels = sorted({float(r[panel]) for r in rows}) if panel else [None]
+    curves = list(dict.fromkeys(curve_label(r) for r in rows))
+    # 11 markers x 4 line styles cycle together: coprime lengths give 44 distinct (marker, style) pairs
+    styles = {c: (MARKERS[i % len(MARKERS)], LINESTYLES[i % len(LINESTYLES)]) for i, c in enumerate(curves)}
+    fig, axes = plt.subplots(1, len(panels), figsize=(widths[0] * len(panels), widths[1]), squeeze=False,
+                             sharey=True)
+    estimators, tests = set(), set()
     for ax, pv in zip(axes[0], panels):
-        sub = [r for r in rows if panel is None or _num(r[panel]) == pv]
-        groups = list(dict.fromkeys(r[group] for r in sub))
-        for gname in groups:
-            pts = sorted((r for r in sub if r[group] == gname), key=lambda r: _num(r[x]))
-            xs = [_num(r[x]) for r in pts]
-            mu = [_num(r["acc_mean"]) for r in pts]
-            sd = [_num(r["acc_std"]) for r in pts]
-            line, = ax.plot(xs, mu, marker="o", ms=3, label=str(gname))
-            ax.fill_between(xs, [m - s for m, s in zip(mu, sd)], [m + s for m, s in zip(mu, sd)],
+        sub = [r for r in rows if panel is None or float(r[panel]) == pv]
+        for curve in curves:
+            pts = group_rows([r for r in sub if curve_label(r) == curve], [x])
+            if not pts:
+                continue
+            xs = sorted(pts)
+            est = [estimate(pts[v]) for v in xs]
+            estimators.update(e.estimator for e in est)
+            tests.update(int(r.get("test_size", 0) or 0) for v in xs for r in pts[v])
+            marker, ls = styles[curve]
+            line, = ax.plot([v[0] for v in xs], [e.mean for e in est], marker=marker, ls=ls, ms=4, lw=1.2,
+                            label=curve)
+            ax.fill_between([v[0] for v in xs], [max(0.0, e.low) for e in est], [min(1.0, e.high) for e in est],
                             color=line.get_color(), alpha=0.15, lw=0)
         if chance is not None:
             ax.axhline(chance, color="grey", ls=":", lw=1, label="chance")
         ax.set_xlabel(xlabel or x)
         ax.grid(alpha=0.3)
         if pv is not None:
-            ax.set_title(f"{panel} = {pv:g}")
+            ax.set_title(panel_title(panel, pv), fontsize=10)
     axes[0][0].set_ylabel("test accuracy")
     axes[0][0].set_ylim(0, 1.02)
-    axes[0][-1].legend(fontsize=8, loc="lower right")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    sizes = ", ".join(str(t) for t in sorted(tests) if t)
+    caption = "bands: " + "; ".join(sorted(estimators)) + (f"; test set: {sizes} images" if sizes else "")
+    fig.text(0.01, 0.005, caption, fontsize=6.5, color="0.3", ha="left", va="bottom")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     paths = [atomic_write(Path(f"{out_stem}.{ext}"), lambda p, e=ext: fig.savefig(p, format=e, dpi=150))
              for ext in ("png", "pdf")]
     plt.close(fig)
     return paths
 
-
-def _num(v: Any) -> float:
-    return float(v)

@@ -1,10 +1,31 @@
-"""Magnitude pruning to a bandwidth budget (exact count of surviving weights)."""
+"""Pruning to a bandwidth budget: which weights survive, what the receiver must be told, iterative fine-tuning.
+
+A :class:`Pruner` selects exactly-sized masks and prices them as side information: :class:`MagnitudePruner`
+(unstructured, global magnitude; the mask is coded per layer, ~``n H(p)`` bits) or
+:class:`airnet.structure.StructuredPruner` (whole neurons / filters, a few bits per layer).
+"""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Protocol
 
 import torch
 from torch import nn
+
+from airnet.mask_code import code_length, expected_code_length
+from airnet.params import load_vector, model_vector
+
+
+class Pruner(Protocol):
+    """Mask selection and its cost as side information."""
+
+    def select(self, w: torch.Tensor, keep: int) -> torch.Tensor:
+        """Mask [n] bool of at most ``keep`` entries of the weight vector w [n] (exactly ``keep`` if unstructured)."""
+
+    def mask_bits(self, mask: torch.Tensor) -> int:
+        """Exact code length of ``mask`` [n] for the receiver."""
+
+    def expected_mask_bits(self, keep: int) -> int:
+        """Code length to budget for a mask of ``keep`` weights before it exists."""
 
 
 def magnitude_mask(w: torch.Tensor, keep: int, always_keep: torch.Tensor | None = None) -> torch.Tensor:
@@ -29,6 +50,40 @@ def bias_mask(model: nn.Module) -> torch.Tensor:
     return torch.cat([torch.full((p.numel(),), p.dim() <= 1) for p in model.parameters()])
 
 
+class MagnitudePruner:
+    """Unstructured global magnitude pruning; the mask is coded per parameter tensor (:mod:`airnet.mask_code`).
+
+    With ``protect_biases_up_to`` set, 1-D parameters are always kept when they take at most half of that many
+    weights (cheap and important); ``None`` ranks them like any weight.
+    """
+
+    def __init__(self, model: nn.Module, protect_biases_up_to: int | None = None) -> None:
+        self.segments = [p.numel() for p in model.parameters()]
+        protect = bias_mask(model)
+        use = protect_biases_up_to is not None and int(protect.sum()) * 2 <= protect_biases_up_to
+        self.protect = protect if use else None
+
+    def select(self, w: torch.Tensor, keep: int) -> torch.Tensor:
+        return magnitude_mask(w, keep, self.protect)
+
+    def mask_bits(self, mask: torch.Tensor) -> int:
+        return code_length(mask, self.segments)
+
+    def expected_mask_bits(self, keep: int) -> int:
+        n = sum(self.segments)
+        return expected_code_length(n, keep) + 2 * (len(self.segments) - 1)
+
+
+def make_pruner(model: nn.Module, structure: str, protect_biases_up_to: int | None = None) -> Pruner:
+    """``unstructured`` -> :class:`MagnitudePruner`; ``structured`` -> :class:`airnet.structure.StructuredPruner`."""
+    if structure == "unstructured":
+        return MagnitudePruner(model, protect_biases_up_to)
+    if structure == "structured":
+        from airnet.structure import StructuredPruner
+        return StructuredPruner(model)
+    raise ValueError(f"unknown pruning structure {structure!r}; choose unstructured or structured")
+
+
 def prune_schedule(total: int, keep: int, steps: int) -> list[int]:
     """Geometric sequence of surviving-weight counts from ``total`` down to exactly ``keep`` in ``steps`` steps."""
     if steps < 1:
@@ -40,21 +95,19 @@ def prune_schedule(total: int, keep: int, steps: int) -> list[int]:
     return [max(c, keep) for c in counts]
 
 
-def iterative_prune(model: nn.Module, keep: int, steps: int,
-                    finetune: Callable[[nn.Module, torch.Tensor], None]) -> torch.Tensor:
-    """Prune ``model`` in place to exactly ``keep`` weights, fine-tuning after each step; return mask [n] bool.
+def iterative_prune(model: nn.Module, keep: int, steps: int, finetune: Callable[[nn.Module, torch.Tensor], None],
+                    pruner: Pruner | None = None) -> torch.Tensor:
+    """Prune ``model`` in place to at most ``keep`` weights, fine-tuning after each step; return mask [n] bool.
 
-    Global magnitude criterion; 1-D parameters (biases) are always kept if they take at most half the budget.
+    Default pruner: global magnitude with biases kept when they take at most half the budget (exactly ``keep``).
     """
-    from airnet.params import load_vector, model_vector
-
+    pruner = pruner or MagnitudePruner(model, protect_biases_up_to=keep)
     w = model_vector(model)
-    protect = bias_mask(model)
-    protect = protect if int(protect.sum()) * 2 <= keep else None
     mask = torch.ones_like(w, dtype=torch.bool)
     for count in prune_schedule(w.numel(), keep, steps):
         w = model_vector(model) * mask
-        mask = magnitude_mask(w, count, protect)
+        mask = pruner.select(w, count) & mask
         load_vector(model, w * mask)
         finetune(model, mask)
     return mask
+

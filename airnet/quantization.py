@@ -57,3 +57,21 @@ def bits_to_codes(b: torch.Tensor, bits: int) -> torch.Tensor:
     """Inverse of :func:`codes_to_bits`: bits [..., n*bits] -> codes [..., n] long."""
     weights = 2 ** torch.arange(bits - 1, -1, -1, device=b.device)
     return (b.reshape(*b.shape[:-1], -1, bits).round().long() * weights).sum(-1)
+
+
+class QuantizationNoise:
+    """Quantization-aware training: ``w [n] -> w`` with its kept entries replaced by their ``bits``-bit
+    quantization (per-layer min-max, as :func:`quantize`), straight-through gradient. Entries outside ``mask`` pass
+    unchanged (they are zeroed by the mask anyway).
+    """
+
+    def __init__(self, bits: int, layer_of: torch.Tensor, mask: torch.Tensor) -> None:
+        self.bits, self.layer_of, self.mask = int(bits), layer_of, mask
+        self.num_layers = int(layer_of.max()) + 1 if layer_of.numel() else 0
+
+    def __call__(self, w: torch.Tensor) -> torch.Tensor:
+        wd = w.detach()
+        q = quantize(wd[self.mask], self.layer_of[self.mask], self.bits, self.num_layers)
+        target = wd.clone()
+        target[self.mask] = q.dequantize().to(w.dtype)
+        return w + (target - wd)

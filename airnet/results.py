@@ -18,7 +18,7 @@ class ResultTable:
         if self.path.exists():
             with open(self.path, newline="") as f:
                 self.rows = [dict(r) for r in csv.DictReader(f)]
-        self._keys = {self._key(r) for r in self.rows}
+        self._index = {self._key(r): r for r in self.rows}
 
     def _key(self, row: dict[str, Any]) -> tuple[str, ...]:
         missing = [c for c in self.key_columns if c not in row]
@@ -28,13 +28,19 @@ class ResultTable:
 
     def has(self, **key: Any) -> bool:
         """Whether a row with these key values is already stored."""
-        return self._key(key) in self._keys
+        return self._key(key) in self._index
+
+    def get(self, **key: Any) -> dict[str, Any] | None:
+        """The row with these key values, or None."""
+        return self._index.get(self._key(key))
 
     def add(self, row: dict[str, Any]) -> None:
         """Append (or replace the row with the same key) and rewrite the CSV atomically."""
         k = self._key(row)
-        self.rows = [r for r in self.rows if self._key(r) != k] + [row]
-        self._keys.add(k)
+        if k in self._index:
+            self.rows.remove(self._index[k])
+        self.rows.append(row)
+        self._index[k] = row
         self.save()
 
     def save(self) -> None:
@@ -53,7 +59,9 @@ class ResultTable:
 
 
 def _canon(v: Any) -> str:
-    """Key normalization so 5, 5.0 and '5.0' match after a CSV round trip."""
+    """Key normalization so 5, 5.0 and '5.0' (and True and 'True') match after a CSV round trip."""
+    if isinstance(v, bool):
+        return str(v)
     try:
         return repr(float(v))
     except (TypeError, ValueError):

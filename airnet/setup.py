@@ -15,6 +15,7 @@ from airnet.data import DataSplits
 from airnet.io import config_hash
 from airnet.models import build_model
 from airnet.noise_injection import ChannelNoise
+from airnet.side_info import JsonMemo, LinkOptions, SideInfoOptions, SideLink
 from airnet.training import TrainSettings, train_model
 
 
@@ -22,8 +23,8 @@ from airnet.training import TrainSettings, train_model
 class Setup:
     """Plain objects built by the driver from the config; schemes read nothing else.
 
-    ``channel_cfg`` is the channel's config mapping (part of cache keys); ``cache_dir`` None keeps trained
-    models in memory only.
+    ``channel_cfg`` is the channel's config mapping (part of cache keys); ``side_info`` and ``link`` say how side
+    information is paid for; ``cache_dir`` None keeps trained models in memory only.
     """
 
     data: DataSplits
@@ -33,12 +34,24 @@ class Setup:
     channel_cfg: dict[str, Any]
     settings: TrainSettings
     seed: int
+    side_info: SideInfoOptions
+    link: LinkOptions
     cache_dir: Path | None = None
     progress: bool = False
     cache: ModelCache = field(init=False, repr=False)
+    side_link: SideLink = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.cache = ModelCache(self.cache_dir)
+        self.side_link = SideLink(self.channel, config_hash(self.channel_cfg), self.side_info, self.link,
+                                  JsonMemo(self.cache_dir) if self.cache_dir else None)
+
+    def for_seed(self, seed: int) -> "Setup":
+        """The same setup with another training seed (data, channel and options shared)."""
+        other = Setup(self.data, self.model_name, self.model_kwargs, self.channel, self.channel_cfg, self.settings,
+                      seed, self.side_info, self.link, self.cache_dir, self.progress)
+        other.side_link = self.side_link    # MCS choices do not depend on the training seed
+        return other
 
     def new_model(self) -> nn.Module:
         """Freshly initialized model, deterministic in ``seed``; the global torch RNG is left as it was."""

@@ -47,13 +47,15 @@ def nested_mask(ranking: torch.Tensor, keep: int) -> torch.Tensor:
 class Spectrum:
     """Shared-weight ranking + levels: the nested network and transmission plan of each channel state."""
 
-    def __init__(self, ranking: torch.Tensor, levels: list[SpectrumLevel], budget_reals: int) -> None:
+    def __init__(self, ranking: torch.Tensor, levels: list[SpectrumLevel], budget_reals: int,
+                 keeps: dict[SpectrumLevel, int] | None = None) -> None:
         if not levels:
             raise ValueError("spectrum training needs at least one level")
         self.levels = sorted(levels, key=lambda l: l.snr_db)
         self.ranking, self.budget_reals = ranking, int(budget_reals)
+        self.keeps = dict(keeps or {})
         for lv in self.levels:
-            if expansion_keep(self.budget_reals, lv.factor) < 1:
+            if self.keep(lv) < 1:
                 raise ValueError(f"level {lv} leaves no weight within a budget of {budget_reals} reals")
 
     def level_for(self, snr_db: float) -> SpectrumLevel:
@@ -64,9 +66,15 @@ class Spectrum:
                 chosen = lv
         return chosen
 
-    def plan(self, level: SpectrumLevel) -> TransmissionPlan:
-        """The level's nested network (top ``budget // factor`` of the ranking), each weight sent ``factor`` times."""
-        keep = min(expansion_keep(self.budget_reals, level.factor), self.ranking.numel())
+    def keep(self, level: SpectrumLevel) -> int:
+        """Weights of the level's nested network: ``keeps[level]`` if given, else ``budget // factor``."""
+        keep = self.keeps.get(level, expansion_keep(self.budget_reals, level.factor))
+        return min(keep, self.ranking.numel())
+
+    def plan(self, level: SpectrumLevel, max_keep: int | None = None) -> TransmissionPlan:
+        """The level's nested network (the top :meth:`keep` of the ranking, at most ``max_keep``), each weight
+        sent ``factor`` times."""
+        keep = self.keep(level) if max_keep is None else min(self.keep(level), max_keep)
         return uniform_expansion_plan(nested_mask(self.ranking, keep), level.factor)
 
     def views(self, channel: Channel, generator: torch.Generator) -> list[View]:

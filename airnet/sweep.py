@@ -1,4 +1,4 @@
-"""Resumable sweeps: evaluate schemes at (SNR, bandwidth ratio) points into a :class:`ResultTable`.
+"""Resumable sweeps: evaluate schemes at (seed, design SNR, bandwidth ratio, SNR) points into a :class:`ResultTable`.
 
 Library entry point behind the Hydra driver (``python -m experiments.sweep``); usable from plain Python too.
 """
@@ -17,16 +17,35 @@ from airnet.schemes import Scheme, make_scheme
 from airnet.setup import Setup
 
 log = logging.getLogger("airnet")
-KEY_COLUMNS = ("scheme", "snr_db", "bandwidth_ratio", "config_id")
+KEY_COLUMNS = ("scheme", "snr_db", "bandwidth_ratio", "seed", "matched", "design_snr_db", "config_id")
 
 
 @dataclass(frozen=True)
 class SchemeRun:
-    """A scheme to evaluate: its registered name, typed options and the config id its rows are stored under."""
+    """A scheme to evaluate: its name in the results, its registered ``kind`` (the same unless the config declares
+    a variant), typed options, and the config id its rows are stored under."""
 
     name: str
+    kind: str
     options: Any
     config_id: str
+
+
+@dataclass(frozen=True)
+class Point:
+    """One row of the sweep. ``design_snr_db`` None means matched (the transmitter designs for ``snr_db``)."""
+
+    seed: int
+    design_snr_db: float | None
+    bandwidth_ratio: float
+    snr_db: float
+    run: SchemeRun
+
+    def key(self) -> dict[str, Any]:
+        matched = self.design_snr_db is None
+        return dict(scheme=self.run.name, snr_db=self.snr_db, bandwidth_ratio=self.bandwidth_ratio, seed=self.seed,
+                    matched=matched, design_snr_db=self.snr_db if matched else self.design_snr_db,
+                    config_id=self.run.config_id)
 
 
 def budget_for(ratio: float, setup: Setup) -> int:
@@ -38,48 +57,60 @@ def budget_for(ratio: float, setup: Setup) -> int:
 
 def run_sweep(setup: Setup, schemes: Sequence[SchemeRun], snr_db: Sequence[float],
               bandwidth_ratio: Sequence[float], num_realizations: int, table: ResultTable,
+              seeds: Sequence[int] = (0,), design_snr_db: Sequence[float | None] = (None,),
               columns: Mapping[str, Any] | None = None, progress: bool = False) -> list[dict[str, Any]]:
-    """Evaluate every scheme at every (SNR, ratio) not yet in ``table``; write one CSV row per point.
+    """Evaluate every point not yet in ``table``; write one CSV row per point (per training seed).
 
-    Points run ratio by ratio, SNR by SNR, scheme by scheme. Each point's channel draws come from a generator
-    seeded by (seed, scheme, SNR, ratio), so results do not depend on which points were already done.
+    Points run seed by seed, design by design, ratio by ratio, SNR by SNR, scheme by scheme. Each point's channel
+    draws come from a generator seeded by (seed, scheme, SNR, ratio[, design]), so results do not depend on which
+    points were already done.
 
     Input
     -----
     setup : Setup
+        The data, channel and options; trained per seed with :meth:`Setup.for_seed`.
     schemes : sequence of SchemeRun
     snr_db, bandwidth_ratio : sequences of float
     num_realizations : int
         Channel draws per point.
     table : ResultTable
         Keyed by :data:`KEY_COLUMNS`; rewritten after every point.
+    seeds : sequence of int
+        Training seeds.
+    design_snr_db : sequence of float or None
+        SNRs the transmitter designs for; None: matched to each ``snr_db``.
     columns : mapping, optional
-        Constant descriptive columns (channel, model, data, seed ...), placed after the key columns.
+        Constant descriptive columns (channel, model, data ...), placed after the key columns.
 
     Output
     ------
     : list of the table's rows that belong to this sweep (finished earlier or now)
     """
     columns = dict(columns or {})
-    points = [(run, snr, ratio) for ratio in bandwidth_ratio for snr in snr_db for run in schemes]
-    todo = [(run, snr, ratio) for run, snr, ratio in points
-            if not table.has(scheme=run.name, snr_db=snr, bandwidth_ratio=ratio, config_id=run.config_id)]
+    points = [Point(seed, design, ratio, snr, run) for seed in seeds for design in design_snr_db
+              for ratio in bandwidth_ratio for snr in snr_db for run in schemes]
+    todo = [p for p in points if not table.has(**p.key())]
     if len(points) > len(todo):
         log.info("skipping %d finished points", len(points) - len(todo))
-    built: dict[tuple[str, float], Scheme] = {}
-    for run, snr, ratio in tqdm(todo, desc="sweep", disable=not progress):
-        budget = budget_for(ratio, setup)
-        if (run.name, ratio) not in built:
-            built[(run.name, ratio)] = make_scheme(run.name, setup, run.options, budget)
-        d = built[(run.name, ratio)].deliver(snr, num_realizations, setup.generator("eval", run.name, snr, ratio))
+    setups: dict[int, Setup] = {}
+    built: dict[tuple[int, str, float], Scheme] = {}
+    for p in tqdm(todo, desc="sweep", disable=not progress):
+        s = setups.setdefault(p.seed, setup.for_seed(p.seed))
+        budget = budget_for(p.bandwidth_ratio, s)
+        scheme = built.get((p.seed, p.run.name, p.bandwidth_ratio))
+        if scheme is None:
+            scheme = built[(p.seed, p.run.name, p.bandwidth_ratio)] = make_scheme(p.run.kind, s, p.run.options,
+                                                                                  budget)
+        tags = ("eval", p.run.name, p.snr_db, p.bandwidth_ratio) + (() if p.design_snr_db is None
+                                                                     else ("design", p.design_snr_db))
+        d = scheme.deliver(p.snr_db, num_realizations, s.generator(*tags), p.design_snr_db)
         if d.channel_uses > budget:
-            raise RuntimeError(f"scheme {run.name} used {d.channel_uses} channel uses, budget is {budget}")
-        stats = AccuracyStats.of(accuracy_of_vectors(d.model, d.vectors, setup.data.x_test, setup.data.y_test))
+            raise RuntimeError(f"scheme {p.run.name} used {d.channel_uses} channel uses, budget is {budget}")
+        stats = AccuracyStats.of(accuracy_of_vectors(d.model, d.vectors, s.data.x_test, s.data.y_test))
         accs = stats.per_realization
-        table.add(dict(scheme=run.name, snr_db=snr, bandwidth_ratio=ratio, config_id=run.config_id, **columns,
-                       budget_channel_uses=budget, channel_uses=d.channel_uses, num_realizations=len(accs),
-                       acc_mean=round(stats.mean, 6), acc_std=round(stats.std, 6), acc_min=round(min(accs), 6),
-                       acc_max=round(max(accs), 6), **d.info))
-    wanted = {(run.name, run.config_id) for run in schemes}
-    return [r for r in table.rows if (r["scheme"], r["config_id"]) in wanted
-            and float(r["snr_db"]) in snr_db and float(r["bandwidth_ratio"]) in bandwidth_ratio]
+        table.add(dict(**p.key(), **columns, label=scheme.label(), budget_channel_uses=budget,
+                       channel_uses=d.channel_uses, side_info_bits=d.side_info_bits,
+                       side_info_channel_uses=d.side_info_channel_uses, num_realizations=len(accs),
+                       test_size=len(s.data.y_test), acc_mean=round(stats.mean, 6), acc_std=round(stats.std, 6),
+                       acc_min=round(min(accs), 6), acc_max=round(max(accs), 6), **d.info))
+    return [r for r in (table.get(**p.key()) for p in points) if r is not None]

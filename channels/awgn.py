@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from channels.base import Channel
-from channels.capacity import awgn_capacity, snr_linear
+from channels.capacity import awgn_capacity, awgn_dispersion, snr_linear
 from channels.registry import register_channel
 
 
@@ -27,3 +27,7 @@ class AWGNChannel(Channel):
     def capacity(self, snr_db: float) -> float:
         """``log2(1 + SNR)`` bits per channel use."""
         return awgn_capacity(snr_linear(snr_db))
+
+    def dispersion(self, snr_db: float) -> float:
+        """``(1 - 1/(1+SNR)^2) log2(e)^2``."""
+        return awgn_dispersion(snr_linear(snr_db))

@@ -133,6 +133,21 @@ class Channel(nn.Module):
             f"{type(self).__name__} defines no capacity(); the digital baselines need one for its CSI mode "
             f"(csi={self.csi!r})")
 
+    def dispersion(self, snr_db: float) -> float:
+        """Channel dispersion ``V`` (bits^2 per channel use) for finite-blocklength rates next to :meth:`capacity`
+        (normal approximation ``R ~ C - sqrt(V/n) Q^-1(eps)``). Optional: the base raises.
+
+        Input
+        -----
+        snr_db : float
+
+        Output
+        ------
+        : float
+        """
+        raise NotImplementedError(f"{type(self).__name__} defines no dispersion(); the normal approximation "
+                                  f"needs it (use capacity_model=shannon)")
+
     def apply(self, x: torch.Tensor, snr_db: float | torch.Tensor,
               generator: torch.Generator | None = None) -> ChannelOutput:
         """Send symbols and return the raw observation, for receivers that combine several observations.

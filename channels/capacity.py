@@ -49,3 +49,48 @@ def rician_ergodic_capacity(snr: float, k_factor: float) -> float:
     k = k_factor
     f = lambda g: stats.ncx2.pdf(2 * (k + 1) * g, 2, 2 * k) * 2 * (k + 1) * math.log2(1 + g * snr)  # noqa: E731
     return float(integrate.quad(f, 0, np.inf, limit=200)[0])
+
+
+LOG2E = 1.0 / math.log(2.0)
+
+
+def awgn_dispersion(snr: float) -> float:
+    """Channel dispersion of complex AWGN, bits^2 per channel use: ``(1 - 1/(1+snr)^2) log2(e)^2``."""
+    return (1.0 - 1.0 / (1.0 + snr) ** 2) * LOG2E ** 2
+
+
+def fading_dispersion(snr: float, block_length: int, gains2: "np.ndarray") -> float:
+    """Dispersion of coherent block fading with receiver CSI (Yang, Durisi, Koch, Polyanskiy, 2014/2015):
+    ``E[V_awgn(snr |h|^2)] + block_length * Var[log2(1 + snr |h|^2)]``, from samples ``gains2`` of ``|h|^2``."""
+    import numpy as np
+
+    g = np.asarray(gains2, dtype=np.float64) * snr
+    v_awgn = (1.0 - 1.0 / (1.0 + g) ** 2) * LOG2E ** 2
+    return float(v_awgn.mean() + block_length * np.log2(1.0 + g).var())
+
+
+def normal_approximation_bits(capacity: float, dispersion: float, uses: int, error_probability: float) -> int:
+    """Information bits a code of ``uses`` channel uses carries at block error ``error_probability``
+    (Polyanskiy-Poor-Verdu normal approximation): ``n C - sqrt(n V) Q^-1(eps) + log2(n)/2``, floored at 0."""
+    from statistics import NormalDist
+
+    if not 0.0 < error_probability < 1.0:
+        raise ValueError(f"error_probability must lie in (0, 1), got {error_probability}")
+    if uses < 1:
+        return 0
+    q_inv = NormalDist().inv_cdf(1.0 - error_probability)
+    bits = uses * capacity - math.sqrt(uses * dispersion) * q_inv + 0.5 * math.log2(uses)
+    return max(0, int(math.floor(bits)))
+
+
+def normal_approximation_error(capacity: float, dispersion: float, uses: int, bits: int) -> float:
+    """Block error probability of ``bits`` information bits in ``uses`` channel uses (normal approximation):
+    ``Q((n C - k + log2(n)/2) / sqrt(n V))``."""
+    from statistics import NormalDist
+
+    if bits <= 0:
+        return 0.0
+    if dispersion <= 0:
+        return 0.0 if uses * capacity + 0.5 * math.log2(max(uses, 1)) >= bits else 1.0
+    z = (uses * capacity - bits + 0.5 * math.log2(max(uses, 1))) / math.sqrt(uses * dispersion)
+    return 1.0 - NormalDist().cdf(z)

@@ -11,7 +11,7 @@ import math
 import torch
 
 from channels.base import Channel, complex_normal
-from channels.capacity import rayleigh_ergodic_capacity, rician_ergodic_capacity, snr_linear
+from channels.capacity import fading_dispersion, rayleigh_ergodic_capacity, rician_ergodic_capacity, snr_linear
 from channels.checks import check_positive
 from channels.registry import register_channel
 
@@ -55,6 +55,15 @@ class RayleighChannel(Channel):
     def fading_capacity(self, snr: float) -> float:
         """Coherent ergodic capacity at linear SNR ``snr``."""
         return rayleigh_ergodic_capacity(snr)
+
+    def dispersion(self, snr_db: float) -> float:
+        """Block-fading dispersion with receiver CSI, ``E[V_awgn] + block_length Var[log2(1+|h|^2 SNR)]``,
+        by Monte Carlo over 200k gains (fixed seed, so the value is deterministic)."""
+        if self.csi != "perfect":
+            raise ValueError(f"dispersion of {self.name} with csi={self.csi!r} is not defined here (needs CSI)")
+        los, std = self.los()
+        h = complex_normal((200_000,), torch.Generator().manual_seed(0), torch.complex128) * std + los
+        return fading_dispersion(snr_linear(snr_db), self.block_length, (h.abs() ** 2).numpy())
 
     def extra_repr(self) -> str:
         return f"block_length={self.block_length}, " + super().extra_repr()

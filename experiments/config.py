@@ -19,6 +19,7 @@ from airnet.io import config_hash
 from airnet.options import OptionError, build_options, options_dict
 from airnet.schemes import scheme_class
 from airnet.setup import Setup
+from airnet.side_info import LinkOptions, SideInfoOptions
 from airnet.sweep import SchemeRun
 from airnet.training import TrainSettings
 
@@ -33,10 +34,16 @@ class ExperimentOptions:
     bandwidth_ratio: tuple[float, ...]
     num_realizations: int
     schemes: tuple[str, ...]
+    seeds: tuple[int, ...]
+    design_snr_db: tuple[float | None, ...]
 
     def __post_init__(self) -> None:
         if self.num_realizations < 1:
             raise OptionError(f"experiment.num_realizations must be at least 1, got {self.num_realizations}")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise OptionError(f"experiment.seeds must be distinct integers, got {list(self.seeds)}")
+        if not self.design_snr_db:
+            raise OptionError("experiment.design_snr_db is empty: give SNRs, or null for matched")
         bad = [r for r in self.bandwidth_ratio if not r > 0]
         if bad:
             raise OptionError(f"experiment.bandwidth_ratio must be positive, got {bad}")
@@ -74,9 +81,12 @@ def container(node: Any) -> Any:
     return OmegaConf.to_container(node, resolve=True) if isinstance(node, (DictConfig, ListConfig)) else node
 
 
-def import_plugins(run: RunOptions) -> None:
+def import_plugins(cfg: DictConfig) -> None:
     """Import the modules listed in ``plugins`` so their schemes and channels register themselves."""
-    for name in run.plugins:
+    plugins = container(cfg.get("plugins")) or []
+    if not isinstance(plugins, list):
+        raise OptionError(f"plugins must be a list of module names, got {plugins!r}")
+    for name in plugins:
         try:
             importlib.import_module(str(name))
         except ImportError as exc:
@@ -88,6 +98,9 @@ def experiment_options(cfg: DictConfig) -> ExperimentOptions:
     exp = container(cfg.experiment)
     for axis in ("snr_db", "bandwidth_ratio"):
         exp[axis] = value_list(exp.get(axis), f"experiment.{axis}")
+    designs = exp.get("design_snr_db")
+    designs = designs if isinstance(designs, list) else [designs]
+    exp["design_snr_db"] = [None if d is None else value_list(d, "experiment.design_snr_db")[0] for d in designs]
     return build_options(ExperimentOptions, exp, "experiment")
 
 
@@ -99,14 +112,26 @@ def scheme_names(cfg: DictConfig, exp: ExperimentOptions) -> list[str]:
     return names
 
 
+def scheme_kind(cfg: DictConfig, name: str) -> str:
+    """The registered scheme behind ``name``: ``scheme.<name>.kind`` for a variant, else ``name`` itself."""
+    node = (cfg.get("scheme") or {}).get(name)
+    kind = node.get("kind") if isinstance(node, DictConfig) else None
+    if kind is not None and not isinstance(kind, str):
+        raise OptionError(f"scheme.{name}.kind must be a registered scheme name, got {kind!r}")
+    return kind or name
+
+
 def scheme_options(cfg: DictConfig, name: str) -> Any:
-    """Typed options of scheme ``name`` from ``scheme.<name>``."""
-    cls = scheme_class(name)
+    """Typed options of scheme ``name`` from ``scheme.<name>`` (for a variant, of the class its ``kind`` names)."""
     nodes = cfg.get("scheme") or {}
+    cls = scheme_class(scheme_kind(cfg, name))
     if name not in nodes and dataclasses.fields(cls.Options):
         raise OptionError(f"no options for scheme {name!r}: add conf/scheme/{name}.yaml (headed "
                           f"'# @package scheme.{name}') and select it with +scheme={name}")
-    return build_options(cls.Options, container(nodes.get(name)), f"scheme.{name}")
+    data = container(nodes.get(name))
+    if isinstance(data, dict):
+        data.pop("kind", None)
+    return build_options(cls.Options, data, f"scheme.{name}")
 
 
 @dataclass(frozen=True)
@@ -117,12 +142,16 @@ class RunOptions:
     cache_dir: str | None
     progress: bool
     plugins: tuple[str, ...]
+    side_info: SideInfoOptions
 
 
-def run_options(cfg: DictConfig) -> RunOptions:
-    """Typed top-level options."""
-    return build_options(RunOptions, {k: container(cfg.get(k)) for k in ("seed", "cache_dir", "progress", "plugins")},
-                         "")
+def run_options(cfg: DictConfig, exp: ExperimentOptions) -> RunOptions:
+    """Typed top-level options; ``side_info.snr_db: lowest`` becomes the sweep's lowest SNR."""
+    keys = ("seed", "cache_dir", "progress", "plugins", "side_info")
+    top = {k: container(cfg.get(k)) for k in keys}
+    if isinstance(top["side_info"], dict) and top["side_info"].get("snr_db") == "lowest":
+        top["side_info"]["snr_db"] = min(exp.snr_db)
+    return build_options(RunOptions, top, "")
 
 
 def build_setup(cfg: DictConfig, run: RunOptions) -> Setup:
@@ -131,8 +160,10 @@ def build_setup(cfg: DictConfig, run: RunOptions) -> Setup:
     channel = make_channel(**channel_cfg)
     data = load_data(cfg.data.name, cfg.data.root, seed=run.seed, val_fraction=cfg.data.val_fraction)
     settings = build_options(TrainSettings, container(cfg.train), "train")
+    link = build_options(LinkOptions, container(cfg.link), "link")
     return Setup(data=data, model_name=cfg.model.name, model_kwargs=dict(container(cfg.model.kwargs) or {}),
                  channel=channel, channel_cfg=channel_cfg, settings=settings, seed=run.seed,
+                 side_info=run.side_info, link=link,
                  cache_dir=Path(run.cache_dir).expanduser() if run.cache_dir else None, progress=run.progress)
 
 
@@ -140,9 +171,10 @@ def scheme_runs(cfg: DictConfig, exp: ExperimentOptions) -> list[SchemeRun]:
     """Every scheme of the run with typed options and a config id: a hash of everything that changes its rows
     except the sweep axes (so changing one scheme's options recomputes only that scheme)."""
     common = [container(cfg.channel), container(cfg.model), container(cfg.data), container(cfg.train),
-              container(cfg.seed), exp.num_realizations]
+              container(cfg.seed), exp.num_realizations, container(cfg.side_info), container(cfg.link)]
     runs = []
     for name in scheme_names(cfg, exp):
         opts = scheme_options(cfg, name)
-        runs.append(SchemeRun(name, opts, config_hash([*common, options_dict(opts)])))
+        kind = scheme_kind(cfg, name)
+        runs.append(SchemeRun(name, kind, opts, config_hash([*common, kind, options_dict(opts)])))
     return runs

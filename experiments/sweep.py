@@ -29,15 +29,16 @@ XLABELS = {"snr_db": "SNR (dB)", "bandwidth_ratio": "bandwidth ratio (channel us
 def main(cfg: DictConfig, out: Path | None = None) -> list[dict]:
     """Run the sweep of ``cfg`` into ``out`` (default: the Hydra job's output folder); return its rows."""
     out = Path(out) if out is not None else Path(HydraConfig.get().runtime.output_dir)
-    run = run_options(cfg)
-    import_plugins(run)
+    import_plugins(cfg)
     exp = experiment_options(cfg)
+    run = run_options(cfg, exp)
     schemes = scheme_runs(cfg, exp)
     setup = build_setup(cfg, run)
     table = ResultTable(out / "results.csv", KEY_COLUMNS)
     rows = run_sweep(setup, schemes, exp.snr_db, exp.bandwidth_ratio, exp.num_realizations, table,
-                     columns=dict(channel=cfg.channel.name, model=cfg.model.name, data=cfg.data.name, seed=run.seed),
-                     progress=run.progress)
+                     seeds=exp.seeds, design_snr_db=exp.design_snr_db,
+                     columns=dict(channel=cfg.channel.name, model=cfg.model.name, data=cfg.data.name,
+                                  side_info_mode=run.side_info.mode), progress=run.progress)
     title = f"{cfg.model.name} on {cfg.data.name}, {cfg.channel.name} channel, {exp.num_realizations} realizations"
     paths = plot_accuracy(rows, exp.x, out / f"accuracy_vs_{'snr' if exp.x == 'snr_db' else 'bandwidth'}",
                           title=title, xlabel=XLABELS[exp.x], panel=exp.panel,

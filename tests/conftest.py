@@ -36,10 +36,16 @@ def train_settings(**changes):
 
 def setup_and_options(*overrides: str, data=None):
     """(Setup, {scheme: typed options}) for the composed config; ``data`` replaces the loaded data set."""
-    from experiments.config import build_setup, run_options, scheme_options
-    from airnet.schemes import available_schemes
+    from experiments.config import build_setup, experiment_options, run_options, scheme_options
     cfg = compose("cache_dir=null", "progress=false", *overrides)
-    setup = build_setup(cfg, run_options(cfg))
+    setup = build_setup(cfg, run_options(cfg, experiment_options(cfg)))
     if data is not None:
         setup.data = data
-    return setup, {n: scheme_options(cfg, n) for n in available_schemes() if n in cfg.scheme}
+    return setup, {n: scheme_options(cfg, n) for n in cfg.scheme}
+
+
+def make(name, setup, opts, budget):
+    """The scheme ``name`` (a registered scheme or a config variant of one) at ``budget`` channel uses."""
+    from experiments.config import scheme_kind
+    from airnet.schemes import make_scheme
+    return make_scheme(scheme_kind(compose(), name), setup, opts[name], budget)

@@ -4,7 +4,9 @@ import pytest
 import torch
 
 from channels import make_channel
-from airnet.digital import LDPCQAMChain, fit_payload, payload_vector
+from airnet.digital import choose_payload
+from airnet.links import (MCS, CapacityTransport, LDPCTransport, mcs_ladder, nr_mcs_table, segment_bits,
+                          segment_uses, select_robust_mcs)
 from airnet.quantization import bits_to_codes, codes_to_bits, quantize
 
 
@@ -73,42 +75,134 @@ def test_quantize_rejects_bad_bits():
         quantize(torch.ones(3), torch.zeros(3, dtype=torch.long), 0)
 
 
-def test_ldpc_chain_ber_near_zero_at_high_snr_and_high_at_low_snr():
-    chain = LDPCQAMChain(k=256, rate=0.5, bits_per_symbol=4, num_iter=20)
+def test_ldpc_transport_decodes_at_high_snr_and_erases_at_low_snr():
+    mcs = MCS(-1, 4, 0.5)
+    t = LDPCTransport(segment_uses(mcs, 2000, k_max=512), num_iter=20)
+    assert t.channel_uses <= 2000 and t.payload_bits == t.seg.codewords * (t.seg.k - 24)
     g = torch.Generator().manual_seed(0)
-    bits = torch.randint(0, 2, (4, 8 * 256), generator=g).float()
+    bits = torch.randint(0, 2, (4, t.payload_bits), generator=g).float()
     for name in ("awgn", "rayleigh"):
         ch = make_channel(name, **({"block_length": 8} if name == "rayleigh" else {}))
-        high = chain.transmit(bits, ch, 25.0, g)
-        low = chain.transmit(bits, ch, -5.0, g)
-        assert (high != bits).float().mean().item() < 1e-3, name
-        assert (low != bits).float().mean().item() > 0.1, name
-    assert chain.channel_uses(chain.codewords_for(1000)) <= 1000
+        rx, ok = t.send(bits, ch, 25.0, g)
+        assert bool(ok.all()) and torch.equal(rx, bits), name
+        rx, ok = t.send(bits, ch, -5.0, g)
+        assert float(ok.float().mean()) < 0.1, name
+        assert ((rx == bits) | ~ok).all(), name   # a block that passes its (ideal) CRC is right
 
 
-def test_capacity_payload_fits_and_fails_cleanly(digits):
+def test_low_rate_mcs_repeats_the_mother_code_and_gains_snr():
+    # MCS 0 (R = 0.117 < 1/5) uses the circular buffer; 4 repetitions add 6 dB: at -9 dB, x4 decodes, x1 does not
+    ch, g = make_channel("awgn"), torch.Generator().manual_seed(1)
+    outcomes = {}
+    for reps in (1, 4):
+        mcs = MCS(0, 2, 0.1172, reps)
+        t = LDPCTransport(segment_bits(mcs, 40 * 200, k_max=200), num_iter=20)
+        ok = t.send(torch.randint(0, 2, (1, t.payload_bits), generator=g).float(), ch, -9.0, g)[1]
+        outcomes[reps] = float(ok.float().mean())
+    assert outcomes[4] == 1.0 and outcomes[1] < 0.5, outcomes
+
+
+@pytest.mark.parametrize("uses", [60, 500, 3045, 40_000])
+def test_segmentation_fits_the_channel_uses(uses):
+    for mcs in mcs_ladder(8):
+        seg = segment_uses(mcs, uses, k_max=8448)
+        if seg is None:
+            continue
+        assert seg.channel_uses <= uses and seg.k <= 8448 and seg.k - 24 >= 12
+        back = segment_bits(mcs, seg.payload_bits, k_max=8448)
+        assert back.payload_bits >= seg.payload_bits and back.channel_uses <= seg.channel_uses * 1.02 + 8
+
+
+def test_mcs_ladder_is_the_nr_table_then_repetitions():
+    table = nr_mcs_table()
+    assert len(table) == 28 and (table[0].bits_per_symbol, table[27].bits_per_symbol) == (2, 8)
+    assert table[0].rate == pytest.approx(120 / 1024, abs=1e-3) and table[27].rate == pytest.approx(948 / 1024, abs=1e-3)
+    eff = [m.efficiency for m in mcs_ladder(16)]
+    assert eff == sorted(eff, reverse=True) and mcs_ladder(16)[-1].repetitions == 16
+
+
+def test_robust_mcs_grows_with_snr_and_stays_below_capacity():
+    ch = make_channel("awgn")
+    picked = [select_robust_mcs(ch, snr, 256, 20, 16, 16, torch.Generator().manual_seed(0)) for snr in (-8, 2, 12)]
+    eff = [m.efficiency for m in picked]
+    assert eff[0] < eff[1] < eff[2]
+    assert all(e < ch.capacity(snr) for e, snr in zip(eff, (-8, 2, 12)))
+
+
+def test_capacity_transport_shannon_cliff_and_normal_approximation():
+    ch = make_channel("awgn")
+    t = CapacityTransport.for_uses(ch, 10.0, 1000, "shannon", 1e-3)
+    assert t.payload_bits == math.floor(1000 * math.log2(11))
+    g = torch.Generator().manual_seed(0)
+    assert t.send(torch.ones(8, 10), ch, 10.0, g)[1].all()
+    assert not t.send(torch.ones(8, 10), ch, 9.5, g)[1].any()       # above capacity: the receiver gets nothing
+    na = CapacityTransport.for_uses(ch, 10.0, 1000, "normal", 1e-3)
+    v = ch.dispersion(10.0)
+    expected = 1000 * math.log2(11) - math.sqrt(1000 * v) * 3.0902323 + 0.5 * math.log2(1000)
+    assert na.payload_bits == math.floor(expected) < t.payload_bits
+    # at its design SNR the normal-approximation code fails with about its target probability
+    fails = 1 - na.send(torch.ones(20_000, 1), ch, 10.0, g)[1].float().mean().item()
+    assert fails == pytest.approx(1e-3, abs=1e-3)
+    back = CapacityTransport.for_bits(ch, 10.0, na.payload_bits, "normal", 1e-3)
+    assert back.channel_uses == 1000
+
+
+def test_awgn_dispersion_by_hand():
+    # V = (1 - 1/(1+snr)^2) log2(e)^2; at 0 dB: 0.75 * 2.0813689 = 1.5610267
+    assert make_channel("awgn").dispersion(0.0) == pytest.approx(1.5610267, rel=1e-6)
+    # block fading adds block_length x Var[C(h)]: much larger than AWGN's
+    assert make_channel("rayleigh", block_length=64).dispersion(0.0) > 10 * make_channel("awgn").dispersion(0.0)
+
+
+def test_payload_fits_counts_side_info_and_erases_failed_blocks(digits):
     from airnet.models import build_model
+    from airnet.pruning import make_pruner
     torch.manual_seed(0)
     model = build_model("mlp", digits.input_shape, 10, hidden=(16,))
-    p = fit_payload(model, 4000, [2, 4, 8], digits.x_val, digits.y_val)
-    assert p.payload_bits <= 4000 and p.quantized is not None
-    assert int(p.mask.sum()) * p.bits + p.quantized.header_bits == p.payload_bits
-    blank = fit_payload(model, 100, [2, 4, 8], digits.x_val, digits.y_val)  # header alone needs 256 bits
-    assert blank.quantized is None
-    assert torch.equal(payload_vector(blank, 10), torch.zeros(1, 10))
+    pruner = make_pruner(model, "unstructured")
+    p = choose_payload(model, 2000, (2, 4, 8), {"unstructured": pruner}, digits.x_val, digits.y_val, True)
+    assert p.stream_bits(True) <= 2000 and int(p.mask.sum()) < 1210   # 1210 weights do not fit: pruned
+    assert p.side.parts["header"] == 4 * 64 and p.side.parts["mask"] == pruner.mask_bits(p.mask)
+    assert p.stream_bits(True) == p.side.bits + int(p.mask.sum()) * p.bits
+    free = choose_payload(model, 2000, (2, 4, 8), {"unstructured": pruner}, digits.x_val, digits.y_val, False)
+    assert int(free.mask.sum()) * free.bits <= 2000 and int(free.mask.sum()) * free.bits > p.code_bits
+    assert choose_payload(model, 100, (2, 4, 8), {"u": pruner}, digits.x_val, digits.y_val, True) is None  # header>100
+    ok = torch.ones(2, p.stream_bits(True), dtype=torch.bool)
+    ok[0, 0] = False                          # side information lost: no model
+    ok[1, p.side.bits] = False                # first weight's first bit erased: that weight is 0
+    rx = p.received(ok, True)
+    first = torch.nonzero(p.mask)[0, 0]
+    assert torch.equal(rx[0], torch.zeros_like(rx[0])) and rx[1, first] == 0
+    assert torch.count_nonzero(rx[1]) >= int(p.mask.sum()) - 1 - int((p.quantized.dequantize() == 0).sum())
 
 
 def test_digital_schemes_in_sweep_budget(digits):
     from airnet.schemes import make_scheme
     from conftest import setup_and_options
     setup, opts = setup_and_options("model=mlp", "model.kwargs.hidden=[16]", "train.epochs=5",
-                                    "scheme.digital_ldpc.k=256", "scheme.digital_capacity.bits=[2,4]", data=digits)
+                                    "scheme.digital_capacity.bits=[2,4]", "scheme.pruning_kd.steps=1",
+                                    "scheme.pruning_kd.finetune_epochs=1", "link.k_max=1024", data=digits)
     assert opts["digital_ldpc"].bits == (2, 4)  # linked to digital_capacity.bits in the YAML
-    budget = setup.full_channel_uses
+    budget = setup.full_channel_uses // 2
     cap = make_scheme("digital_capacity", setup, opts["digital_capacity"], budget).deliver(
         10.0, 3, torch.Generator().manual_seed(0))
-    assert cap.info["payload_bits"] <= math.floor(budget * math.log2(11))
+    assert cap.info["payload_bits"] <= math.floor(budget * math.log2(11)) and cap.channel_uses <= budget
+    assert cap.side_info_bits > 0 and cap.info["block_ok"] == 1.0
     ldpc = make_scheme("digital_ldpc", setup, opts["digital_ldpc"], budget)
     good = ldpc.deliver(30.0, 3, torch.Generator().manual_seed(0))
     bad = ldpc.deliver(-10.0, 3, torch.Generator().manual_seed(0))
-    assert good.channel_uses <= budget and good.info["ber"] == 0.0 and bad.info["ber"] > 0.1
+    assert good.channel_uses <= budget and good.info["block_ok"] == 1.0 and bad.info["block_ok"] < 0.1
+    assert torch.count_nonzero(bad.vectors) == 0      # side information lost at -10 dB: no model
+
+
+def test_amc_picks_a_more_efficient_mcs_at_higher_snr(digits):
+    from airnet.schemes import make_scheme
+    from conftest import setup_and_options
+    setup, opts = setup_and_options("model=mlp", "model.kwargs.hidden=[16]", "train.epochs=5",
+                                    "scheme.digital_amc.bits=[4]", "scheme.digital_amc.validation_draws=2",
+                                    "scheme.digital_amc.finetune=false", "link.k_max=1024", data=digits)
+    amc = make_scheme("digital_amc", setup, opts["digital_amc"], setup.full_channel_uses)
+    picked = [amc.chosen_mcs(snr) for snr in (0.0, 10.0, 20.0)]
+    eff = [m.efficiency for m in picked]
+    assert eff[0] < eff[1] < eff[2], picked
+    assert all(e < setup.channel.capacity(s) for e, s in zip(eff, (0.0, 10.0, 20.0)))

@@ -40,13 +40,13 @@ class ToyRepeat(SingleModelScheme):
 
     Options = RepeatOptions
 
-    def model(self):
+    def model(self, design):
         return self.setup.teacher()
 
-    def plan(self, model, snr_db):
+    def plan(self, model, design, reals):
         n = self.setup.num_params
-        if self.options.copies * n > 2 * self.budget:
-            raise ValueError(f"toy_repeat needs {self.options.copies} x {n} reals, budget is {2 * self.budget}")
+        if self.options.copies * n > reals:
+            return None
         return TransmissionPlan.from_repeats(torch.full((n,), self.options.copies)), {"expansion": self.options.copies}
 
 
@@ -64,7 +64,8 @@ def test_toy_scheme_and_channel_run_through_the_sweep_driver(tmp_path, plugin_co
     cfg = compose(f"hydra.searchpath=[file://{plugin_conf}]", "+scheme=toy_repeat", "channel.name=toy_phase",
                   "+channel.phase=0.7", "model=mlp", "train.epochs=3", "experiment.snr_db=[0,40]",
                   "experiment.bandwidth_ratio=[2.0]", "experiment.num_realizations=8",
-                  "experiment.schemes=[clean,toy_repeat]", f"cache_dir={tmp_path}/cache", "progress=false")
+                  "experiment.schemes=[clean,toy_repeat]", "side_info.mode=free", f"cache_dir={tmp_path}/cache",
+                  "progress=false")
     rows = main(cfg, tmp_path / "out")
     by = {(r["scheme"], float(r["snr_db"])): r for r in rows}
     assert set(by) == {(s, v) for s in ("clean", "toy_repeat") for v in (0.0, 40.0)}
@@ -98,10 +99,10 @@ def test_scheme_options_errors_name_the_key():
 
 def test_yaml_links_between_schemes():
     from experiments.config import scheme_options
-    cfg = compose("scheme.noise_injection.snr_db=2.0", "scheme.expansion.factor=3")
-    assert scheme_options(cfg, "pruning_kd").snr_db == 2.0
-    assert scheme_options(cfg, "spectrum").start_snr_db == 2.0
-    assert scheme_options(cfg, "uep").factor == 3 and scheme_options(cfg, "uep").prune.snr_db == 2.0
+    cfg = compose("scheme.pruning_kd.steps=5", "scheme.expansion.factor=3", "scheme.digital_capacity.bits=[3]")
+    assert scheme_options(cfg, "expansion").prune.steps == 5 and scheme_options(cfg, "uep").prune.steps == 5
+    assert scheme_options(cfg, "uep").factor == 3
+    assert scheme_options(cfg, "digital_amc").bits == (3,) and scheme_options(cfg, "digital_ldpc").prune.steps == 5
 
 
 @dataclass(frozen=True)

@@ -91,8 +91,8 @@ def test_distillation_loss_is_zero_kl_for_identical_logits():
     assert distillation_loss(s, s + torch.randn(8, 10), y, 4.0, 1.0) > 0
 
 
-def _setup(digits):
-    return setup_and_options("model=mlp", "model.kwargs.hidden=[32]", "train.epochs=10",
+def _setup(digits, *extra):
+    return setup_and_options("model=mlp", "model.kwargs.hidden=[32]", "train.epochs=10", "side_info.snr_db=design", *extra,
                              "scheme.pruning_kd.steps=2", "scheme.pruning_kd.finetune_epochs=3", "scheme.uep.draws=2",
                              "scheme.spectrum.epochs=6",
                              "scheme.spectrum.levels=[{snr_db:0.0,factor:4},{snr_db:10.0,factor:1}]", data=digits)
@@ -103,11 +103,11 @@ def test_technique_schemes_respect_budget_and_work(digits, name):
     setup, opts = _setup(digits)
     budget = setup.full_channel_uses // 3
     scheme = make_scheme(name, setup, opts[name], budget)
-    d = scheme.deliver(30.0, 4, torch.Generator().manual_seed(0))
+    d = scheme.deliver(30.0, 4, torch.Generator().manual_seed(0), design_snr_db=30.0)
     assert d.channel_uses <= budget and d.vectors.shape == (4, setup.num_params)
     from airnet.evaluation import accuracy_of_vectors
     acc = accuracy_of_vectors(d.model, d.vectors, digits.x_test, digits.y_test).mean().item()
-    noiseless = scheme.deliver(120.0, 1, torch.Generator().manual_seed(0))
+    noiseless = scheme.deliver(120.0, 1, torch.Generator().manual_seed(0), design_snr_db=30.0)  # same network
     ref = accuracy_of_vectors(d.model, noiseless.vectors, digits.x_test, digits.y_test).item()
     # the network keeps 1/3 (pruning_kd) or 1/6 (expansion, uep) of its weights: measured 0.89 and 0.70 noiseless;
     # delivery at 30 dB costs at most 2 points of that, and the pruned network is far above chance (0.1)
@@ -116,10 +116,11 @@ def test_technique_schemes_respect_budget_and_work(digits, name):
 
 def test_spectrum_gives_working_network_for_each_level(digits):
     from airnet.evaluation import accuracy_of_vectors
-    setup, opts = _setup(digits)
+    from airnet.side_info import Design
+    setup, opts = _setup(digits, "side_info.mode=free")      # the training itself; side information below
     budget = setup.full_channel_uses // 2
     scheme = make_scheme("spectrum", setup, opts["spectrum"], budget)
-    model, spec = scheme.spectrum()
+    model, spec = scheme.spectrum(Design(30.0))
     for level in spec.levels:
         plan = spec.plan(level)
         assert plan.channel_uses <= budget
@@ -133,6 +134,14 @@ def test_spectrum_gives_working_network_for_each_level(digits):
     assert spec.level_for(-20).factor == 4 and spec.level_for(5).factor == 4 and spec.level_for(12).factor == 1
     mem = spec.memory(setup.num_params)
     assert mem["saved_bytes"] == 2 * setup.num_params * 4 - setup.num_params * 8
+    # counted side information (the level's nested mask, protected at the level's SNR) shrinks every level
+    counted_setup, counted_opts = _setup(digits)
+    counted = make_scheme("spectrum", counted_setup, counted_opts["spectrum"], budget)
+    spec_c = counted.spectrum(Design(30.0))[1]
+    for level in spec.levels:
+        assert spec_c.keep(level) < spec.keep(level)
+    d = counted.deliver(10.0, 2, torch.Generator().manual_seed(0))
+    assert d.channel_uses <= budget and d.side_info_bits > 0 and d.side_info_channel_uses > 0
 
 
 def test_spectrum_rejects_level_without_weights():

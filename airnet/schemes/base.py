@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from airnet.setup import Setup
+from airnet.side_info import Design
 
 
 @dataclass(frozen=True)
@@ -34,16 +35,22 @@ class Delivery:
     model : nn.Module
         Architecture (and buffers) the received vectors are loaded into.
     vectors : [K, n], float
-        Received parameter vectors, one per channel realization.
+        Received parameter vectors, one per channel realization (all zeros where delivery failed).
     channel_uses : int
-        Channel uses the scheme occupied (never more than its budget).
+        Channel uses the scheme occupied, side information included (never more than its budget).
+    side_info_bits : int
+        Bits the receiver needs besides the payload symbols (mask, scales, factors, headers).
+    side_info_channel_uses : int
+        Channel uses those bits took (0 when side information is free).
     info : dict
-        Extra CSV columns (parameters sent, expansion, bits, ...).
+        Extra CSV columns (parameters sent, expansion, MCS, ...).
     """
 
     model: nn.Module
     vectors: torch.Tensor
     channel_uses: int
+    side_info_bits: int = 0
+    side_info_channel_uses: int = 0
     info: dict[str, Any] = field(default_factory=dict)
 
 
@@ -72,20 +79,28 @@ class Scheme(ABC):
         self.budget = int(budget)
 
     @abstractmethod
-    def deliver(self, snr_db: float, num_realizations: int, generator: torch.Generator) -> Delivery:
+    def deliver(self, snr_db: float, num_realizations: int, generator: torch.Generator,
+                design_snr_db: float | None = None) -> Delivery:
         """Deliver the model over ``num_realizations`` independent channel draws at ``snr_db``.
 
         Input
         -----
         snr_db : float
+            The receivers' actual SNR.
         num_realizations : int
         generator : torch.Generator
             Channel randomness.
+        design_snr_db : float or None
+            The SNR the transmitter designs for (training SNR, pruning, MCS); None: the actual SNR (matched).
 
         Output
         ------
         : :class:`Delivery` with ``vectors`` [num_realizations, n]
         """
+
+    def label(self) -> str:
+        """Readable name for legends."""
+        return self.name.replace("_", " ")
 
 
 SCHEMES: dict[str, type[Scheme]] = {}

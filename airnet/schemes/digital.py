@@ -1,104 +1,229 @@
-"""Digital separation baselines: prune + quantize to the bits that fit, then deliver error-free at the channel's
-capacity (``digital_capacity``, an upper bound) or through a 5G NR LDPC + QAM chain (``digital_ldpc``)."""
+"""Digital separation baselines: prune + quantize to the bits a digital link carries, side information included.
+
+* ``digital_capacity``: an ideal code at the channel's capacity (Shannon, or the normal approximation; an upper
+  bound for any digital scheme). Designed for the design SNR: below it the rate exceeds the capacity and the
+  receiver gets nothing.
+* ``digital_ldpc``: one fixed MCS (by default rate 1/2, 16-QAM) over 5G NR LDPC, as a fixed-rate system.
+* ``digital_amc``: adaptive modulation and coding: at the design SNR the transmitter picks the NR MCS (QPSK to
+  256-QAM, with repetition below MCS 0), bit width and pruning that maximize validation accuracy.
+
+All start from the best model the analog side has at their budget: pruned to the weights that fit and fine-tuned
+with KD from the clean teacher (``finetune``), optionally quantization-aware (``qat``).
+"""
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Any
+from abc import abstractmethod
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from typing import Any, Literal
 
 import torch
 
-from airnet.digital import DigitalPayload, LDPCQAMChain, fit_payload, payload_vector
-from airnet.quantization import bits_to_codes, codes_to_bits
+from airnet.digital import Payload, build_payload, rank_payloads, validation_accuracy
+from airnet.evaluation import accuracy_of_vectors
+from airnet.links import MCS, CapacityTransport, LDPCTransport, Transport, mcs_ladder, segment_uses
+from airnet.params import model_vector
+from airnet.pruning import make_pruner
+from airnet.schemes.analog import transport_label
 from airnet.schemes.base import Delivery, Scheme, register_scheme
+from airnet.schemes.pruned import PruneOptions, train_pruned
 
 
 @dataclass(frozen=True)
-class DigitalCapacityOptions:
-    """``bits``: candidate quantization bit widths; the best on validation data is kept."""
+class DigitalOptions:
+    """``bits``: candidate bit widths and ``structures``: candidate pruning structures (the best pair on
+    validation data is used); ``finetune``: start from a model pruned to the digital budget and fine-tuned with KD
+    (else the clean model, pruned without retraining); ``finetune_candidates``: how many of the best candidates
+    (structure, bits, size) before fine-tuning are fine-tuned to pick from; ``qat``: fine-tune
+    quantization-aware; ``prune``: pruning
+    and fine-tuning options (``scheme.pruning_kd``; its ``structure`` is replaced by the chosen one)."""
 
     bits: tuple[int, ...]
+    structures: tuple[Literal["unstructured", "structured"], ...]
+    finetune: bool
+    finetune_candidates: int
+    qat: bool
+    prune: PruneOptions
+
+
+class DigitalScheme(Scheme):
+    """A payload on one transport that spans the whole budget (side information first, then codes)."""
+
+    Options = DigitalOptions
+
+    def __init__(self, setup, options, budget) -> None:
+        super().__init__(setup, options, budget)
+        self._payloads: dict[int, tuple[torch.nn.Module, Payload | None]] = {}
+
+    @property
+    def side_counted(self) -> bool:
+        return not self.setup.side_link.free
+
+    @abstractmethod
+    def transport(self, design_snr_db: float) -> tuple[Transport | None, dict[str, Any]]:
+        """The link configuration for the design SNR and extra CSV columns."""
+
+    def candidates(self, bits_available: int) -> list[tuple[float, Payload]]:
+        """Structure, bit width and size candidates on the clean model (pruned without retraining, error-free),
+        by validation accuracy, best first."""
+        teacher = self.setup.teacher()
+        pruners = {s: make_pruner(teacher, s) for s in self.options.structures}
+        return rank_payloads(teacher, bits_available, self.options.bits, pruners, self.setup.data.x_val,
+                             self.setup.data.y_val, self.side_counted)
+
+    def proxy(self, bits_available: int) -> Payload | None:
+        """The best candidate before fine-tuning (used to compare link configurations)."""
+        ranked = self.candidates(bits_available)
+        return ranked[0][1] if ranked else None
+
+    def payload(self, bits_available: int) -> tuple[torch.nn.Module, Payload | None]:
+        """(model, payload) for ``bits_available``: the best of the top ``finetune_candidates`` candidates after
+        each is fine-tuned at its size (and bit width, with ``qat``), by validation accuracy."""
+        if bits_available not in self._payloads:
+            teacher = self.setup.teacher()
+            ranked = self.candidates(bits_available)
+            best = (teacher, ranked[0][1]) if ranked else (teacher, None)
+            if ranked and self.options.finetune:
+                best_acc = -1.0
+                for _, proxy in ranked[:self.options.finetune_candidates]:
+                    keep = int(proxy.mask.sum())
+                    if keep == self.setup.num_params:
+                        model, payload = teacher, proxy      # nothing pruned: the clean model is the start
+                    else:
+                        prune = replace(self.options.prune, structure=proxy.structure)
+                        model, mask = train_pruned(self.setup, prune, keep,
+                                                   quant_bits=proxy.bits if self.options.qat else None)
+                        payload = build_payload(model, mask, proxy.bits, make_pruner(model, proxy.structure),
+                                                bits_available, self.side_counted, proxy.structure)
+                    if payload is None:
+                        continue
+                    acc = validation_accuracy(model, payload, self.setup.data.x_val, self.setup.data.y_val,
+                                              self.side_counted)
+                    if acc > best_acc:
+                        best, best_acc = (model, payload), acc
+            self._payloads[bits_available] = best
+        return self._payloads[bits_available]
+
+    def deliver(self, snr_db, num_realizations, generator, design_snr_db=None):
+        design = float(snr_db if design_snr_db is None else design_snr_db)
+        transport, info = self.transport(design)
+        n = self.setup.num_params
+        model, payload = self.payload(transport.payload_bits) if transport else (self.setup.teacher(), None)
+        if payload is None:
+            return Delivery(model, torch.zeros(num_realizations, n), 0, info={**info, "params_sent": 0})
+        stream = payload.stream_bits(self.side_counted)
+        bits = torch.randint(0, 2, (num_realizations, stream), generator=generator).float()
+        ok = transport.send(bits, self.setup.channel, snr_db, generator)[1]
+        side_bits = payload.side.bits if self.side_counted else 0
+        side_uses = -(-side_bits * transport.channel_uses // max(1, transport.payload_bits))
+        info.update(params_sent=int(payload.mask.sum()), quant_bits=payload.bits, structure=payload.structure,
+                    payload_bits=stream,
+                    bits_available=transport.payload_bits, side_info_parts=payload.side.describe(),
+                    block_ok=round(float(ok.float().mean()), 6))
+        return Delivery(model, payload.received(ok, self.side_counted), transport.channel_uses, side_bits,
+                        side_uses, info)
 
 
 @register_scheme("digital_capacity")
-class DigitalCapacity(Scheme):
-    """Separation bound: prune+quantize the clean model to ``budget x capacity`` bits, delivered error-free.
+class DigitalCapacity(DigitalScheme):
+    """Separation bound: an ideal code over the whole budget at the design SNR's capacity (or its normal
+    approximation, ``link.capacity_model``)."""
 
-    If nothing fits (not even one weight plus the header), delivery fails and the receiver has a blank model.
-    """
+    def transport(self, design_snr_db):
+        link = self.setup.link
+        t = CapacityTransport.for_uses(self.setup.channel, design_snr_db, self.budget, link.capacity_model,
+                                       link.error_probability)
+        return t, {"link": link.capacity_model}
 
-    Options = DigitalCapacityOptions
-
-    def __init__(self, setup, options, budget) -> None:
-        super().__init__(setup, options, budget)
-        self._payloads: dict[int, DigitalPayload] = {}
-
-    def payload(self, bits_available: int) -> DigitalPayload:
-        """The best pruned, quantized clean model within ``bits_available`` (memoized per bit count)."""
-        if bits_available not in self._payloads:
-            self._payloads[bits_available] = fit_payload(self.setup.teacher(), bits_available,
-                                                         list(self.options.bits), self.setup.data.x_val,
-                                                         self.setup.data.y_val)
-        return self._payloads[bits_available]
-
-    @staticmethod
-    def info(payload: DigitalPayload) -> dict[str, Any]:
-        return {"params_sent": int(payload.mask.sum()) if payload.mask is not None else 0, "quant_bits": payload.bits,
-                "payload_bits": payload.payload_bits, "bits_available": payload.bits_available}
-
-    def deliver(self, snr_db, num_realizations, generator):
-        bits = int(math.floor(self.budget * self.setup.channel.capacity(snr_db)))
-        payload = self.payload(bits)
-        vecs = payload_vector(payload, self.setup.num_params).expand(num_realizations, -1)
-        return Delivery(self.setup.teacher(), vecs, self.budget, self.info(payload))
+    def label(self) -> str:
+        model = "normal approximation" if self.setup.link.capacity_model == "normal" else "Shannon"
+        return f"digital: capacity bound ({model})"
 
 
 @dataclass(frozen=True)
-class DigitalLDPCOptions:
-    """``bits``: candidate bit widths; ``k``: information bits per codeword; ``rate``: code rate k/n;
-    ``bits_per_symbol``: QAM order (4 = 16-QAM); ``num_iter``: belief-propagation iterations."""
+class DigitalLDPCOptions(DigitalOptions):
+    """Digital options plus the fixed MCS: ``bits_per_symbol`` (QAM order) and code ``rate``."""
 
-    bits: tuple[int, ...]
-    k: int
-    rate: float
     bits_per_symbol: int
-    num_iter: int
+    rate: float
 
 
 @register_scheme("digital_ldpc")
-class DigitalLDPC(DigitalCapacity):
-    """Practical separation: pruned+quantized clean model, 5G LDPC + QAM (Sionna) over the same channel.
-
-    Bits that the decoder gets wrong flip bits of the quantized codes (the cliff below the code's threshold).
-    """
+class DigitalLDPC(DigitalScheme):
+    """A fixed-rate system: one MCS at every SNR, 5G NR LDPC + QAM (Sionna) over the same channel."""
 
     Options = DigitalLDPCOptions
 
+    def transport(self, design_snr_db):
+        mcs = MCS(-1, self.options.bits_per_symbol, self.options.rate)
+        seg = segment_uses(mcs, self.budget, self.setup.link.k_max)
+        t = LDPCTransport(seg, self.setup.link.num_iter) if seg else None
+        return t, {"link": transport_label(t) if t else str(mcs)}
+
+    def label(self) -> str:
+        rate = Fraction(self.options.rate).limit_denominator(32)
+        return f"digital: LDPC rate {rate}, {2 ** self.options.bits_per_symbol}-QAM"
+
+
+@dataclass(frozen=True)
+class DigitalAMCOptions(DigitalOptions):
+    """Digital options plus ``validation_draws``: channel draws per candidate MCS on validation data."""
+
+    validation_draws: int
+
+
+@register_scheme("digital_amc")
+class DigitalAMC(DigitalScheme):
+    """Adaptive MCS: the NR configuration (with its payload) of best validation accuracy at the design SNR.
+
+    Candidates run from the most efficient configuration below the capacity downwards; the search stops at the
+    first one whose validation draws all decode (a more robust one carries fewer bits, so it cannot do better).
+    """
+
+    Options = DigitalAMCOptions
+
     def __init__(self, setup, options, budget) -> None:
         super().__init__(setup, options, budget)
-        self._chain: LDPCQAMChain | None = None
+        self._choice: dict[float, tuple[Transport | None, dict[str, Any]]] = {}
 
-    def chain(self) -> LDPCQAMChain:
-        """The LDPC + QAM chain (built on first use: importing Sionna takes seconds)."""
-        if self._chain is None:
-            o = self.options
-            self._chain = LDPCQAMChain(o.k, o.rate, o.bits_per_symbol, o.num_iter)
-        return self._chain
+    def transport(self, design_snr_db):
+        if design_snr_db not in self._choice:
+            self._choice[design_snr_db] = self._search(design_snr_db)
+        return self._choice[design_snr_db]
 
-    def deliver(self, snr_db, num_realizations, generator):
-        chain = self.chain()
-        codewords = chain.codewords_for(self.budget)
-        payload = self.payload(codewords * chain.k)
-        model = self.setup.teacher()
-        info = {**self.info(payload), "code_rate": round(chain.k / chain.n, 4), "bits_per_symbol": chain.m}
-        if payload.quantized is None:
-            return Delivery(model, payload_vector(payload, self.setup.num_params).expand(num_realizations, -1),
-                            chain.channel_uses(codewords), info)
-        q = payload.quantized
-        tx = codes_to_bits(q.codes, q.bits)
-        used = math.ceil(tx.numel() / chain.k)
-        stream = torch.nn.functional.pad(tx, (0, used * chain.k - tx.numel())).expand(num_realizations, -1)
-        rx = chain.transmit(stream, self.setup.channel, snr_db, generator)[:, :tx.numel()]
-        info["ber"] = float((rx != tx).float().mean())
-        codes = bits_to_codes(rx, q.bits)
-        return Delivery(model, payload_vector(payload, self.setup.num_params, codes), chain.channel_uses(used), info)
+    def _search(self, design_snr_db: float) -> tuple[Transport | None, dict[str, Any]]:
+        setup, link = self.setup, self.setup.link
+        capacity = setup.channel.capacity(design_snr_db)
+        g = setup.generator("amc", design_snr_db, self.budget)
+        teacher = setup.teacher()
+        best, best_acc, tried = None, -1.0, 0
+        for mcs in mcs_ladder(link.max_repetitions):
+            if mcs.efficiency > capacity:
+                continue
+            seg = segment_uses(mcs, self.budget, link.k_max)
+            if seg is None:
+                continue
+            t = LDPCTransport(seg, link.num_iter)
+            proxy = self.proxy(t.payload_bits)
+            if proxy is None:
+                continue
+            tried += 1
+            stream = proxy.stream_bits(self.side_counted)
+            bits = torch.randint(0, 2, (self.options.validation_draws, stream), generator=g).float()
+            ok = t.send(bits, setup.channel, design_snr_db, g)[1]
+            acc = float(accuracy_of_vectors(teacher, proxy.received(ok, self.side_counted),
+                                            setup.data.x_val, setup.data.y_val).mean())
+            if acc > best_acc:
+                best, best_acc = t, acc
+            if bool(ok.all()):
+                break
+        info = {"link": transport_label(best) if best else "none", "mcs_candidates": tried}
+        return best, info
+
+    def label(self) -> str:
+        return "digital: adaptive MCS (NR LDPC)"
+
+    def chosen_mcs(self, design_snr_db: float) -> MCS | None:
+        """The MCS picked for ``design_snr_db`` (None if no configuration carries a model)."""
+        t = self.transport(design_snr_db)[0]
+        return t.seg.mcs if t is not None else None

@@ -1,24 +1,29 @@
-"""The pruned family: one network pruned to the budget and fine-tuned under channel noise with KD, sent by plan.
+"""The pruned family: one network pruned to the budget and fine-tuned with KD, sent by plan.
 
 ``pruning_kd`` sends every surviving weight once; ``expansion`` prunes to ``budget / factor`` and sends each weight
 ``factor`` times; ``uep`` starts from the same network as ``expansion`` and gives each layer its own factor by
-measured sensitivity. Networks with the same pruning options, size and factor are trained once and shared.
+measured sensitivity. The network is sized so that it fits together with its side information (mask, scale,
+factors) at the design SNR, trained once per (size, factor, design SNR) and shared. :func:`train_pruned` is also
+the digital baselines' starting model (fine-tuned without channel noise, or quantization-aware).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
 
-from airnet.expansion import expansion_keep, layer_expansion_plan, uniform_expansion_plan
+from airnet.expansion import layer_expansion_plan, uniform_expansion_plan
 from airnet.noise_injection import ChannelNoise
 from airnet.options import options_dict
 from airnet.params import ParamLayout, model_vector
-from airnet.pruning import iterative_prune
+from airnet.pruning import iterative_prune, make_pruner
+from airnet.quantization import QuantizationNoise
 from airnet.schemes.analog import AnalogScheme
 from airnet.schemes.base import register_scheme
+from airnet.setup import Setup
+from airnet.side_info import Design
 from airnet.training import Distillation, TrainSettings, train_model
 from airnet.transmission import TransmissionPlan
 from airnet.uep import allocate_expansion, layer_sensitivity
@@ -26,22 +31,62 @@ from airnet.uep import allocate_expansion, layer_sensitivity
 
 @dataclass(frozen=True)
 class PruneOptions:
-    """Iterative magnitude pruning to the budget, each round fine-tuned under channel noise with KD.
+    """Iterative pruning to the budget, each round fine-tuned with KD from the clean teacher.
 
-    ``snr_db``: noise-injection SNR (also of the noise-injected starting model); ``steps``: pruning rounds;
-    ``finetune_epochs`` and ``lr``: fine-tuning after each round; ``temperature`` and ``alpha``: KD loss.
+    ``steps``: pruning rounds; ``finetune_epochs`` and ``lr``: fine-tuning after each round; ``temperature`` and
+    ``alpha``: KD loss; ``structure``: ``unstructured`` (global magnitude, mask ~H(p) bits per weight) or
+    ``structured`` (whole neurons / filters, a few bits per layer).
     """
 
-    snr_db: float
     steps: int
     finetune_epochs: int
     lr: float
     temperature: float
     alpha: float
+    structure: Literal["unstructured", "structured"]
+
+
+def train_pruned(setup: Setup, o: PruneOptions, keep: int, factor: int = 1, snr_db: float | None = None,
+                 quant_bits: int | None = None) -> tuple[nn.Module, torch.Tensor]:
+    """Prune to ``keep`` weights with KD fine-tuning (cached); returns (model, mask [n] bool).
+
+    With ``snr_db`` the network starts from the noise-injected model and is fine-tuned under the delivery noise of
+    ``factor``-fold expansion at that SNR (analog); without it, it starts from the clean model and is fine-tuned
+    noise-free, or quantization-aware at ``quant_bits`` (digital).
+    """
+    if not 1 <= keep <= setup.num_params:
+        raise ValueError(f"cannot keep {keep} of {setup.num_params} weights")
+    analog = snr_db is not None
+    key = setup.key(label="pruned", keep=keep, factor=factor, prune=options_dict(o),
+                    channel=setup.channel_cfg if analog else None, snr=snr_db, quant_bits=quant_bits)
+
+    def build() -> tuple[nn.Module, dict[str, Any]]:
+        kd = Distillation(setup.teacher(), o.temperature, o.alpha)
+        model = setup.new_model()
+        model.load_state_dict((setup.noise_injected(snr_db) if analog else setup.teacher()).state_dict())
+        ft = TrainSettings(epochs=o.finetune_epochs, batch_size=setup.settings.batch_size, lr=o.lr,
+                           weight_decay=setup.settings.weight_decay)
+        g = setup.generator("prune", key)
+        layer_of = ParamLayout.of(model).layer_of()
+
+        def finetune(m: nn.Module, mask: torch.Tensor) -> None:
+            if analog:
+                noise = ChannelNoise(setup.channel, snr_db, plan=uniform_expansion_plan(mask, factor), generator=g)
+            else:
+                noise = QuantizationNoise(quant_bits, layer_of, mask) if quant_bits else None
+            train_model(m, setup.data.x_train, setup.data.y_train, ft, g, weight_noise=noise, mask=mask,
+                        distill=kd, desc=setup.desc(f"fine-tune keep={int(mask.sum())}"))
+
+        pruner = make_pruner(model, o.structure, protect_biases_up_to=keep)
+        return model, {"mask": iterative_prune(model, keep, o.steps, finetune, pruner)}
+
+    model, extras = setup.trained(key, build, "pruned")
+    return model, extras["mask"]
 
 
 class PrunedScheme(AnalogScheme):
-    """A network pruned to ``budget / factor`` weights; subclasses choose the factor and the plan."""
+    """A network pruned to fit ``budget / factor`` weights next to its side information; subclasses choose the
+    factor and the plan."""
 
     def prune_options(self) -> PruneOptions:
         return self.options
@@ -50,38 +95,35 @@ class PrunedScheme(AnalogScheme):
         """Copies per weight the pruned network is sized (and fine-tuned) for."""
         return 1
 
-    def pruned(self) -> tuple[nn.Module, torch.Tensor]:
-        """(fine-tuned pruned model, mask [n] bool) for this budget and factor (cached)."""
-        setup, o, factor = self.setup, self.prune_options(), self.factor()
-        keep = min(expansion_keep(2 * self.budget, factor), setup.num_params)
-        if keep < 1:
-            raise ValueError(f"a budget of {self.budget} channel uses leaves no weight at expansion factor {factor}")
-        key = setup.key(label="pruned", keep=keep, factor=factor, prune=options_dict(o), channel=setup.channel_cfg,
-                        snr=o.snr_db)
+    def pruner(self, model, keep: int | None = None):
+        return make_pruner(model, self.prune_options().structure, protect_biases_up_to=keep)
 
-        def build() -> tuple[nn.Module, dict[str, Any]]:
-            kd = Distillation(setup.teacher(), o.temperature, o.alpha)
-            model = setup.new_model()
-            model.load_state_dict(setup.noise_injected(o.snr_db).state_dict())
-            ft = TrainSettings(epochs=o.finetune_epochs, batch_size=setup.settings.batch_size, lr=o.lr,
-                               weight_decay=setup.settings.weight_decay)
-            g = setup.generator("prune", key)
+    def keep_for(self, design: Design) -> int:
+        """Weights to train for (see :meth:`AnalogScheme.sized_keep`)."""
+        return self.sized_keep(design.side_snr(), self.factor(), self.pruner(self.setup.new_model()))
 
-            def finetune(m: nn.Module, mask: torch.Tensor) -> None:
-                noise = ChannelNoise(setup.channel, o.snr_db, plan=uniform_expansion_plan(mask, factor), generator=g)
-                train_model(m, setup.data.x_train, setup.data.y_train, ft, g, weight_noise=noise, mask=mask,
-                            distill=kd, desc=setup.desc(f"fine-tune keep={int(mask.sum())}"))
+    def pruned(self, design: Design) -> tuple[nn.Module, torch.Tensor]:
+        """(fine-tuned pruned model, mask [n] bool) for this budget, factor and design (cached)."""
+        return train_pruned(self.setup, self.prune_options(), self.keep_for(design), self.factor(),
+                            snr_db=design.snr_db)
 
-            return model, {"mask": iterative_prune(model, keep, o.steps, finetune)}
+    def model(self, design):
+        return self.pruned(design)[0]
 
-        model, extras = setup.trained(key, build, "pruned")
-        return model, extras["mask"]
+    def fitted_mask(self, model: nn.Module, design: Design, weights: int) -> torch.Tensor | None:
+        """The trained mask, cut to at most ``weights`` (smallest weights / weakest units first) if needed."""
+        mask = self.pruned(design)[1]
+        if weights < 1:
+            return None
+        if int(mask.sum()) > weights:
+            mask = self.pruner(model, weights).select(model_vector(model) * mask, weights) & mask
+        return mask if bool(mask.any()) else None
 
-    def model(self) -> nn.Module:
-        return self.pruned()[0]
-
-    def plan(self, model, snr_db):
-        return uniform_expansion_plan(self.pruned()[1], self.factor()), {"expansion": self.factor()}
+    def plan(self, model, design, reals):
+        mask = self.fitted_mask(model, design, reals // self.factor())
+        if mask is None:
+            return None
+        return uniform_expansion_plan(mask, self.factor()), {"expansion": self.factor()}
 
 
 @register_scheme("pruning_kd")
@@ -89,6 +131,13 @@ class PruningKD(PrunedScheme):
     """Prune to the budget, fine-tune under channel noise with KD from the clean teacher; every weight sent once."""
 
     Options = PruneOptions
+
+    def label(self) -> str:
+        return f"pruning + KD{_structure(self.options)}"
+
+
+def _structure(o: PruneOptions) -> str:
+    return " (structured)" if o.structure == "structured" else ""
 
 
 @dataclass(frozen=True)
@@ -111,6 +160,9 @@ class Expansion(PrunedScheme):
     def factor(self) -> int:
         return self.options.factor
 
+    def label(self) -> str:
+        return f"expansion x{self.options.factor}{_structure(self.options.prune)}"
+
 
 @dataclass(frozen=True)
 class UEPOptions(ExpansionOptions):
@@ -124,17 +176,31 @@ class UEPOptions(ExpansionOptions):
 
 @register_scheme("uep")
 class UEP(Expansion):
-    """Unequal error protection: the expansion network, with per-layer factors by measured loss sensitivity."""
+    """Unequal error protection: the expansion network, with per-layer factors by measured loss sensitivity
+    at the design SNR."""
 
     Options = UEPOptions
 
-    def plan(self, model, snr_db) -> tuple[TransmissionPlan, dict[str, Any]]:
-        mask = self.pruned()[1]
+    def label(self) -> str:
+        return f"UEP (mean x{self.options.factor}){_structure(self.options.prune)}"
+
+    def plan(self, model, design, reals) -> tuple[TransmissionPlan, dict[str, Any]] | None:
+        mask = self.fitted_mask(model, design, reals)
+        if mask is None:
+            return None
         layout = ParamLayout.of(model)
         layer_of = layout.layer_of()
-        sens = layer_sensitivity(model, model_vector(model), uniform_expansion_plan(mask, 1), self.setup.channel,
-                                 snr_db, self.setup.data.x_val, self.setup.data.y_val, self.options.draws,
-                                 self.setup.generator("uep", snr_db, self.budget))
+        sens = self._sensitivity(model, mask, design.snr_db)
         sizes = torch.bincount(layer_of[mask], minlength=len(layout.names))
-        factors = allocate_expansion(sizes, sens, 2 * self.budget, self.options.max_factor)
+        factors = allocate_expansion(sizes, sens, reals, self.options.max_factor)
         return layer_expansion_plan(mask, layer_of, factors), {"expansion": "/".join(map(str, factors.tolist()))}
+
+    def _sensitivity(self, model: nn.Module, mask: torch.Tensor, design_snr_db: float) -> torch.Tensor:
+        key = (design_snr_db, tuple(torch.nonzero(mask).flatten().tolist()))
+        memo = self.__dict__.setdefault("_sens", {})
+        if key not in memo:
+            memo[key] = layer_sensitivity(model, model_vector(model), uniform_expansion_plan(mask, 1),
+                                          self.setup.channel, design_snr_db, self.setup.data.x_val,
+                                          self.setup.data.y_val, self.options.draws,
+                                          self.setup.generator("uep", design_snr_db, self.budget))
+        return memo[key]

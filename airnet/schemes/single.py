@@ -1,50 +1,58 @@
 """One full model sent once per weight: ``clean`` (conventional training) and ``noise_injection``.
 
-If the model does not fit the budget, only its largest weights are sent (no retraining): the naive baseline that
-the pruning techniques improve on.
+If the model does not fit the budget (side information included), only part of it is sent, with no retraining:
+its largest weights (``structure: unstructured``) or its strongest neurons / filters (``structured``, a cheaper
+mask). This is the naive baseline the pruning techniques improve on.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from airnet.params import model_vector
-from airnet.pruning import magnitude_mask
+from airnet.pruning import make_pruner
 from airnet.schemes.analog import AnalogScheme
 from airnet.schemes.base import register_scheme
 from airnet.transmission import TransmissionPlan
 
 
-class SingleModelScheme(AnalogScheme):
-    """Send every weight once, or the ``2 x budget`` largest ones when the model does not fit."""
+@dataclass(frozen=True)
+class SingleModelOptions:
+    """``structure``: what is left out when the model does not fit (``unstructured`` | ``structured``)."""
 
-    def plan(self, model, snr_db):
+    structure: Literal["unstructured", "structured"]
+
+
+class SingleModelScheme(AnalogScheme):
+    """Send every weight once, or the part of the model that fits in ``reals``."""
+
+    Options = SingleModelOptions
+
+    def pruner(self, model):
+        return make_pruner(model, self.options.structure)
+
+    def plan(self, model, design, reals):
         w = model_vector(model)
-        keep = min(w.numel(), 2 * self.budget)
-        if keep == w.numel():
+        if reals >= w.numel():
             return TransmissionPlan.full(w.numel()), {}
-        return TransmissionPlan.from_repeats(magnitude_mask(w, keep).long()), {}
+        mask = self.pruner(model).select(w, reals)
+        return (TransmissionPlan.from_repeats(mask.long()), {}) if bool(mask.any()) else None
 
 
 @register_scheme("clean")
 class Clean(SingleModelScheme):
     """Conventionally trained model, sent analog (AirNet without any channel-aware training)."""
 
-    def model(self):
+    def model(self, design):
         return self.setup.teacher()
-
-
-@dataclass(frozen=True)
-class NoiseInjectionOptions:
-    """``snr_db``: SNR of the delivery noise injected into the weights during training."""
-
-    snr_db: float
 
 
 @register_scheme("noise_injection")
 class NoiseInjection(SingleModelScheme):
-    """Model trained with the channel's own delivery noise at ``snr_db`` (straight-through gradient)."""
+    """Model trained with the channel's own delivery noise at the design SNR (straight-through gradient)."""
 
-    Options = NoiseInjectionOptions
+    def model(self, design):
+        return self.setup.noise_injected(design.snr_db)
 
-    def model(self):
-        return self.setup.noise_injected(self.options.snr_db)
+    def label(self) -> str:
+        return "noise injection"

@@ -1,0 +1,309 @@
+"""Digital links: how many channel uses a bit payload needs, and what the receiver gets of it.
+
+Every bit a receiver needs besides the analog symbols (side information) and the digital baselines' payloads go
+through one of these transports, paid for from the same budget of channel uses:
+
+* :class:`LDPCTransport`: 5G NR LDPC + QAM (Sionna) with an MCS from 38.214 table 2 (QPSK to 256-QAM), NR-style
+  segmentation into code blocks of at most ``k_max`` bits each carrying a 24-bit CRC (ideal error detection), and
+  whole-block repetition below MCS 0 (the receiver adds the LLRs). A block whose CRC fails is *erased*.
+* :class:`CapacityTransport`: an ideal code at the Shannon capacity (error-free iff the rate is below the
+  capacity at the actual SNR) or at the Polyanskiy-Poor-Verdu normal-approximation rate (errors drawn with the
+  normal-approximation block error probability at the actual SNR); the whole payload is one code block.
+* :class:`FreeTransport`: no channel uses, never fails (side information assumed known, as in many papers).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol
+
+import torch
+
+from channels import Channel
+from channels.capacity import normal_approximation_bits, normal_approximation_error
+
+CRC_BITS = 24          # NR code-block CRC; the receiver detects a wrong block and erases it
+MIN_MOTHER_RATE = 0.2  # 5G LDPC base graph 2 lowest rate; lower MCS rates repeat coded bits (circular buffer)
+
+
+@dataclass(frozen=True)
+class MCS:
+    """Modulation and coding: ``index`` in 38.214 table 2 (-1 for none), QAM ``bits_per_symbol``, code ``rate``,
+    and ``repetitions`` of every symbol (to reach below MCS 0)."""
+
+    index: int
+    bits_per_symbol: int
+    rate: float
+    repetitions: int = 1
+
+    @property
+    def efficiency(self) -> float:
+        """Coded information bits per channel use (before CRC overhead)."""
+        return self.bits_per_symbol * self.rate / self.repetitions
+
+    def __str__(self) -> str:
+        rep = f" x{self.repetitions}" if self.repetitions > 1 else ""
+        return f"MCS {self.index} ({2 ** self.bits_per_symbol}-QAM, R={self.rate:.3f}{rep})"
+
+
+@lru_cache(maxsize=None)
+def nr_mcs_table() -> tuple[MCS, ...]:
+    """38.214 table 5.1.3.1-2 (PDSCH, up to 256-QAM), indices 0..27, from Sionna's implementation."""
+    from sionna.phy.nr.utils import decode_mcs_index
+
+    out = []
+    for i in range(28):
+        m, r = decode_mcs_index(i, table_index=2, is_pusch=False)
+        out.append(MCS(i, int(m), round(float(r), 6)))
+    return tuple(out)
+
+
+def mcs_ladder(max_repetitions: int) -> list[MCS]:
+    """Every configuration from the most efficient to the most robust: table 2 from MCS 27 down to MCS 0,
+    then MCS 0 with 2, 4, ... ``max_repetitions`` repetitions."""
+    table = nr_mcs_table()
+    reps = [2 ** i for i in range(1, int(math.log2(max(1, max_repetitions))) + 1)]
+    return sorted(table, key=lambda m: -m.efficiency) + [MCS(0, table[0].bits_per_symbol, table[0].rate, r)
+                                                         for r in reps]
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """A transport block: ``codewords`` code blocks of ``k`` information bits (CRC included) coded into ``n`` bits."""
+
+    mcs: MCS
+    codewords: int
+    k: int
+    n: int
+
+    @property
+    def channel_uses(self) -> int:
+        return self.codewords * (self.n // self.mcs.bits_per_symbol) * self.mcs.repetitions
+
+    @property
+    def payload_bits(self) -> int:
+        return self.codewords * (self.k - CRC_BITS)
+
+
+def segment_uses(mcs: MCS, uses: int, k_max: int) -> Segmentation | None:
+    """The largest transport block that fits in ``uses`` channel uses (None if not even one code block fits)."""
+    m = mcs.bits_per_symbol
+    coded = (uses // mcs.repetitions) * m
+    if coded <= 0:
+        return None
+    c = max(1, math.ceil(coded * mcs.rate / k_max))
+    n = (coded // c // m) * m
+    k = int(math.floor(n * mcs.rate))
+    while c > 1 and k < CRC_BITS + 12:
+        c -= 1
+        n = (coded // c // m) * m
+        k = int(math.floor(n * mcs.rate))
+    if k < CRC_BITS + 12 or n <= 0:   # Sionna's 5G encoder needs k >= 12 information bits
+        return None
+    return Segmentation(mcs, c, k, n)
+
+
+def segment_bits(mcs: MCS, bits: int, k_max: int) -> Segmentation:
+    """The smallest transport block carrying ``bits`` payload bits."""
+    if bits <= 0:
+        return Segmentation(mcs, 0, CRC_BITS + 12, 0)
+    c = math.ceil(bits / (k_max - CRC_BITS))
+    k = max(CRC_BITS + 12, math.ceil(bits / c) + CRC_BITS)
+    m = mcs.bits_per_symbol
+    n = math.ceil(k / mcs.rate / m) * m
+    while int(math.floor(n * mcs.rate)) < k:   # rounding: enough coded bits for k
+        n += m
+    return Segmentation(mcs, c, int(math.floor(n * mcs.rate)), n)
+
+
+class Transport(Protocol):
+    """A payload of fixed size on a link: ``channel_uses``, ``payload_bits``, and ``send``."""
+
+    channel_uses: int
+    payload_bits: int
+
+    def send(self, bits: torch.Tensor, channel: Channel, snr_db: float,
+             generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Send bits [K, b] (b <= payload_bits; float 0/1) over K realizations at the actual ``snr_db``.
+
+        Output
+        ------
+        received : [K, b], float 0/1
+        ok : [K, b], bool
+            True where the bit's code block passed its CRC (False bits are erased: their value is unknown).
+        """
+
+
+@dataclass
+class FreeTransport:
+    """Side information the receiver is assumed to know: no channel uses, always right."""
+
+    payload_bits: int
+    channel_uses: int = 0
+
+    def send(self, bits, channel, snr_db, generator):
+        return bits.clone(), torch.ones_like(bits, dtype=torch.bool)
+
+
+@dataclass
+class CapacityTransport:
+    """An ideal code for ``payload_bits`` in ``channel_uses`` (one block); see the module docstring."""
+
+    payload_bits: int
+    channel_uses: int
+    model: str = "shannon"               # shannon | normal
+    error_probability: float = 1e-3      # target block error of the normal approximation (design)
+
+    @classmethod
+    def for_uses(cls, channel: Channel, design_snr_db: float, uses: int, model: str,
+                 error_probability: float) -> "CapacityTransport":
+        """The largest payload ``uses`` channel uses carry at the design SNR."""
+        c = channel.capacity(design_snr_db)
+        if model == "shannon":
+            bits = int(math.floor(uses * c))
+        else:
+            bits = normal_approximation_bits(c, channel.dispersion(design_snr_db), uses, error_probability)
+        return cls(bits, uses, model, error_probability)
+
+    @classmethod
+    def for_bits(cls, channel: Channel, design_snr_db: float, bits: int, model: str,
+                 error_probability: float) -> "CapacityTransport | None":
+        """The fewest channel uses that carry ``bits`` at the design SNR (None if the capacity is zero)."""
+        if bits <= 0:
+            return cls(0, 0, model, error_probability)
+        c = channel.capacity(design_snr_db)
+        if c <= 0:
+            return None
+        uses = max(1, math.ceil(bits / c))
+        while cls.for_uses(channel, design_snr_db, uses, model, error_probability).payload_bits < bits:
+            uses = max(uses + 1, int(uses * 1.02))
+        lo, hi = max(1, math.ceil(bits / c)), uses     # smallest feasible uses by bisection
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if cls.for_uses(channel, design_snr_db, mid, model, error_probability).payload_bits >= bits:
+                hi = mid
+            else:
+                lo = mid + 1
+        return cls(bits, lo, model, error_probability)
+
+    def send(self, bits, channel, snr_db, generator):
+        k = bits.shape[0]
+        c = channel.capacity(snr_db)
+        if self.model == "shannon":
+            p_err = 0.0 if self.payload_bits <= self.channel_uses * c + 1e-9 else 1.0
+        else:
+            p_err = normal_approximation_error(c, channel.dispersion(snr_db), self.channel_uses, self.payload_bits)
+        ok = torch.rand(k, generator=generator) >= p_err
+        return bits.clone(), ok[:, None].expand_as(bits).clone()
+
+
+class LDPCTransport:
+    """5G NR LDPC + QAM transport block over our channel objects (see the module docstring).
+
+    Parameters
+    ----------
+    segmentation : Segmentation
+    num_iter : int
+        Belief-propagation iterations.
+    chunk_bits : int
+        Information bits decoded per batch: bounded batches keep the time linear in the payload.
+    """
+
+    def __init__(self, segmentation: Segmentation, num_iter: int, chunk_bits: int = 65_536) -> None:
+        self.seg = segmentation
+        self.num_iter = int(num_iter)
+        self.chunk_bits = int(chunk_bits)
+
+    @property
+    def channel_uses(self) -> int:
+        return self.seg.channel_uses
+
+    @property
+    def payload_bits(self) -> int:
+        return self.seg.payload_bits
+
+    def send(self, bits, channel, snr_db, generator):
+        seg = self.seg
+        if bits.shape[-1] > seg.payload_bits:
+            raise ValueError(f"{bits.shape[-1]} bits exceed the transport block's {seg.payload_bits}")
+        if seg.codewords == 0 or bits.shape[-1] == 0:
+            return bits.clone(), torch.ones_like(bits, dtype=torch.bool)
+        K, b = bits.shape
+        payload = torch.nn.functional.pad(bits, (0, seg.payload_bits - b)).reshape(K, seg.codewords, -1)
+        info = torch.nn.functional.pad(payload, (0, CRC_BITS))      # CRC positions (content irrelevant: ideal CRC)
+        rx = torch.empty_like(info)
+        flat_in, flat_out = info.reshape(-1, seg.k), rx.view(-1, seg.k)
+        per_chunk = max(1, self.chunk_bits // seg.k)
+        codec = _codec(seg.k, seg.n, seg.mcs.bits_per_symbol, self.num_iter)
+        for i in range(0, flat_in.shape[0], per_chunk):
+            flat_out[i:i + per_chunk] = codec.roundtrip(flat_in[i:i + per_chunk], seg.mcs, channel, snr_db,
+                                                         generator)
+        ok_block = (rx == info).all(dim=-1)                          # [K, C]: ideal CRC check
+        rx_payload = rx[..., :seg.k - CRC_BITS].reshape(K, -1)[:, :b]
+        ok = ok_block[:, :, None].expand(K, seg.codewords, seg.k - CRC_BITS).reshape(K, -1)[:, :b]
+        return rx_payload, ok
+
+
+class _Codec:
+    """Encoder/decoder/mapper for one (k, n, m); rates below 1/5 repeat the rate-1/5 mother code cyclically."""
+
+    def __init__(self, k: int, n: int, m: int, num_iter: int) -> None:
+        from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
+        from sionna.phy.mapping import Demapper, Mapper
+
+        self.k, self.n, self.m = k, n, m
+        n0 = n if k / n >= MIN_MOTHER_RATE else int(math.ceil(k / MIN_MOTHER_RATE))
+        self.n0 = n0
+        self.encoder = LDPC5GEncoder(k, n0, num_bits_per_symbol=m if n0 % m == 0 else None)
+        self.decoder = LDPC5GDecoder(self.encoder, num_iter=num_iter, hard_out=True)
+        self.mapper = Mapper("qam", m)
+        self.demapper = Demapper("app", "qam", m)
+        self.cycle = torch.arange(n) % n0
+
+    def roundtrip(self, info: torch.Tensor, mcs: MCS, channel: Channel, snr_db: float,
+                  generator: torch.Generator) -> torch.Tensor:
+        """Encode info [B, k], map, send each symbol ``mcs.repetitions`` times, demap, combine, decode: [B, k]."""
+        cw = self.encoder(info.float())[:, self.cycle]                  # [B, n]
+        p = channel.signal_power
+        x = self.mapper(cw).reshape(1, -1) * math.sqrt(p)               # one stream, average energy P
+        r = mcs.repetitions
+        out = channel.apply(x.repeat(1, r), snr_db, generator)         # copies far apart: diversity on fading
+        no = out.noise_var / out.h.abs().pow(2) if out.csi else out.noise_var
+        llr = self.demapper((out.zf() / math.sqrt(p)).to(torch.complex64),
+                            (no / p).expand(out.y.shape).float())       # [1, r * B * n]
+        llr = llr.reshape(r, -1).sum(0).reshape(info.shape[0], self.n)
+        llr0 = torch.zeros(info.shape[0], self.n0, dtype=llr.dtype).index_add_(1, self.cycle, llr)
+        return self.decoder(llr0)
+
+
+@lru_cache(maxsize=64)
+def _codec(k: int, n: int, m: int, num_iter: int) -> _Codec:
+    return _Codec(k, n, m, num_iter)
+
+
+def select_robust_mcs(channel: Channel, snr_db: float, k: int, num_iter: int, trials: int, max_repetitions: int,
+                      generator: torch.Generator) -> MCS | None:
+    """The most efficient configuration of :func:`mcs_ladder` whose ``trials`` code blocks of ``k`` bits all
+    pass their CRC at ``snr_db`` (bisection: robustness grows down the ladder). None if even the last fails.
+
+    This is how side information is protected: a block error there costs the receiver the whole model.
+    """
+    ladder = mcs_ladder(max_repetitions)
+
+    def clean(mcs: MCS) -> bool:
+        seg = segment_bits(mcs, k - CRC_BITS, k_max=k)
+        t = LDPCTransport(Segmentation(mcs, trials, seg.k, seg.n), num_iter)
+        bits = torch.randint(0, 2, (1, t.payload_bits), generator=generator).float()
+        return bool(t.send(bits, channel, snr_db, generator)[1].all())
+
+    if not clean(ladder[-1]):
+        return None
+    lo, hi = 0, len(ladder) - 1          # ladder[hi] is clean; find the first clean one
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if clean(ladder[mid]):
+            hi = mid
+        else:
+            lo = mid + 1
+    return ladder[lo]

@@ -1,0 +1,174 @@
+"""Side information: what a receiver must know besides the payload symbols, and how it is paid for.
+
+Every scheme reports its side information as named parts (power scale, pruning mask, expansion factors, spectrum
+level, quantization headers) in bits. With ``mode: counted`` those bits travel over a digital link
+(:mod:`airnet.links`) within the same budget of channel uses, designed for the design SNR minus ``margin_db``; a
+realization whose side information fails its CRC gets no model. ``mode: free`` reproduces papers that assume the
+receiver knows the structure.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+
+from channels import Channel
+from airnet.io import atomic_write, config_hash
+from airnet.links import (CRC_BITS, MCS, CapacityTransport, FreeTransport, LDPCTransport, Transport, segment_bits,
+                          select_robust_mcs)
+
+SCALE_BITS = 32   # the power-normalization scale of an analog stream, as float32
+FACTOR_BITS = 5   # copies of one layer's weights (1..31)
+SELECTION_K = 512  # longest code block simulated to pick a side-information MCS
+
+
+@dataclass(frozen=True)
+class LinkOptions:
+    """``conf/link/*.yaml``: the digital PHY shared by side information and the digital baselines.
+
+    ``k_max``: information bits per LDPC code block at most (NR: 8448); ``num_iter``: BP iterations;
+    ``max_repetitions``: repetitions of MCS 0 for SNRs below it; ``selection_trials``: code blocks simulated to
+    pick a side-information MCS; ``capacity_model``: ``shannon`` or ``normal`` (finite-blocklength normal
+    approximation) for capacity links; ``error_probability``: block error target of the normal approximation.
+    """
+
+    k_max: int
+    num_iter: int
+    max_repetitions: int
+    selection_trials: int
+    capacity_model: Literal["shannon", "normal"]
+    error_probability: float
+
+
+@dataclass(frozen=True)
+class SideInfoOptions:
+    """``side_info``: ``mode`` counted | free; ``link`` for analog schemes' side information (``ldpc``
+    practical, ``capacity`` ideal); ``snr_db``: the SNR that side information is protected for when the transmitter
+    does not know the receiver's SNR: a number, or ``design`` (the scheme's design SNR). A matched transmitter
+    always protects it for the actual SNR. (The driver turns ``lowest`` into the sweep's lowest SNR.)"""
+
+    mode: Literal["counted", "free"]
+    link: Literal["ldpc", "capacity"]
+    snr_db: float | Literal["design"]
+
+
+@dataclass(frozen=True)
+class Design:
+    """What the transmitter designs for: the payload's SNR (training SNR, pruning, MCS) and, if fixed, the SNR
+    its side information is protected for (None: protected for the SNR each piece is designed for)."""
+
+    snr_db: float
+    side_fixed_db: float | None = None
+
+    def side_snr(self, snr_db: float | None = None) -> float:
+        """SNR to protect side information for, for a part designed at ``snr_db`` (default: the payload's)."""
+        if self.side_fixed_db is not None:
+            return self.side_fixed_db
+        return self.snr_db if snr_db is None else snr_db
+
+
+@dataclass(frozen=True)
+class SideInfo:
+    """Named side-information parts in bits, e.g. ``{"scale": 32, "mask": 1810}``."""
+
+    parts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def bits(self) -> int:
+        return int(sum(self.parts.values()))
+
+    def describe(self) -> str:
+        return "+".join(f"{k}:{v}" for k, v in self.parts.items() if v) or "none"
+
+
+class SideLink:
+    """Picks the transport of a side-information payload at a design SNR (memoized MCS choice per code size)."""
+
+    def __init__(self, channel: Channel, channel_key: str, options: SideInfoOptions, link: LinkOptions,
+                 memo: "JsonMemo | None" = None) -> None:
+        self.channel, self.channel_key, self.options, self.link = channel, channel_key, options, link
+        self.memo = memo
+        self._mcs: dict[tuple[float, int], MCS | None] = {}
+
+    @property
+    def free(self) -> bool:
+        return self.options.mode == "free"
+
+    def design(self, snr_db: float, design_snr_db: float | None) -> Design:
+        """The :class:`Design` of a delivery at actual ``snr_db`` for ``design_snr_db`` (None: matched)."""
+        if design_snr_db is None:
+            return Design(float(snr_db))
+        fixed = self.options.snr_db
+        return Design(float(design_snr_db), float(design_snr_db) if fixed == "design" else float(fixed))
+
+    def transport(self, bits: int, snr: float) -> Transport | None:
+        """How ``bits`` of side information travel, protected for ``snr`` dB (None: no configuration can)."""
+        if self.free:
+            return FreeTransport(bits)
+        if self.options.link == "capacity":
+            return CapacityTransport.for_bits(self.channel, snr, bits, self.link.capacity_model,
+                                              self.link.error_probability)
+        # the MCS is picked with blocks of at most SELECTION_K bits: never longer than the real ones (shorter codes
+        # are weaker, so the choice is pessimistic) and cheap to simulate at low SNR, where blocks repeat many times
+        k = min(self.link.k_max, bits + CRC_BITS, SELECTION_K)
+        mcs = self.robust_mcs(snr, 2 ** int(math.floor(math.log2(max(64, k)))))
+        if mcs is None:
+            return None
+        return LDPCTransport(segment_bits(mcs, bits, self.link.k_max), self.link.num_iter)
+
+    def robust_mcs(self, snr_db: float, k: int) -> MCS | None:
+        """Most efficient MCS whose ``selection_trials`` blocks of ``k`` bits all decode at ``snr_db`` (cached)."""
+        key = (round(float(snr_db), 6), int(k))
+        if key not in self._mcs:
+            def compute() -> dict:
+                g = torch.Generator().manual_seed(int(config_hash([self.channel_key, key]), 16) % 2 ** 62)
+                m = select_robust_mcs(self.channel, snr_db, k, self.link.num_iter, self.link.selection_trials,
+                                      self.link.max_repetitions, g)
+                return {"mcs": None if m is None else [m.index, m.bits_per_symbol, m.rate, m.repetitions]}
+
+            name = ["robust_mcs", self.channel_key, key, vars(self.link)]
+            found = (self.memo.get(name, compute) if self.memo else compute())["mcs"]
+            self._mcs[key] = None if found is None else MCS(*found)
+        return self._mcs[key]
+
+
+class JsonMemo:
+    """Small JSON results (e.g. MCS choices) cached in a folder by a hash of their description."""
+
+    def __init__(self, folder) -> None:
+        self.folder = folder
+
+    def get(self, description, compute):
+        import json
+
+        path = self.folder / f"memo-{config_hash(description)}.json"
+        if path.exists():
+            try:
+                return json.loads(path.read_text())
+            except (OSError, ValueError):
+                pass    # unreadable: recompute and overwrite
+        value = compute()
+        atomic_write(path, lambda p: p.write_text(json.dumps(value)))
+        return value
+
+
+def largest_fitting(hi: int, fits) -> int:
+    """Largest ``k`` in ``[1, hi]`` with ``fits(k)`` (0 if none), for sizes whose cost grows with ``k``.
+
+    Checks ``hi`` first (the common case: everything fits), then bisects. Costs that are not monotone (a mask
+    gets cheaper again near ``n``) make this a good, not necessarily the largest, fitting size.
+    """
+    if hi < 1:
+        return 0
+    if fits(hi):
+        return hi
+    lo, hi = 0, hi            # fits(lo) (or lo == 0), not fits(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if fits(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo

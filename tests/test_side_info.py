@@ -1,0 +1,144 @@
+"""Side information: the mask code against the entropy bound, structured masks, and the budget with it counted."""
+import math
+
+import pytest
+import torch
+
+from airnet.mask_code import binary_entropy, code_length, decode_mask, encode_mask, entropy_bound, expected_code_length
+from airnet.models import build_model
+from airnet.params import load_vector, model_vector
+from airnet.structure import UnitGroups
+
+
+@pytest.mark.parametrize("p", [0.02, 0.1, 0.3, 0.5, 0.7, 0.95])
+def test_mask_code_is_lossless_and_within_a_few_percent_of_the_entropy_bound(p):
+    g = torch.Generator().manual_seed(int(p * 1000))
+    mask = torch.rand(40_000, generator=g) < p
+    bits = encode_mask(mask, [40_000])
+    assert torch.equal(decode_mask(bits, [40_000]), mask)
+    assert len(bits) == code_length(mask, [40_000])
+    # Golomb-coded runs / raw bitmap: at most 3.5 % above n H(p) (measured 0.5-3.2 %)
+    assert len(bits) <= 1.035 * entropy_bound(mask) + 64
+    assert len(bits) >= entropy_bound(mask) - 64          # no code beats the bound by more than its rounding
+    assert expected_code_length(40_000, int(mask.sum())) == pytest.approx(len(bits), rel=0.02)
+
+
+def test_per_layer_code_exploits_layers_of_different_density():
+    g = torch.Generator().manual_seed(0)
+    mask = torch.cat([torch.rand(20_000, generator=g) < 0.02, torch.ones(5_000, dtype=torch.bool),
+                      torch.rand(10_000, generator=g) < 0.5])
+    segments = [20_000, 5_000, 10_000]
+    assert torch.equal(decode_mask(encode_mask(mask, segments), segments), mask)
+    per_layer = code_length(mask, segments)
+    assert per_layer < 0.75 * entropy_bound(mask)          # one i.i.d. code over all would need the global bound
+    assert per_layer <= 1.04 * (20_000 * binary_entropy(0.02) + 10_000) + 100
+
+
+def test_structured_mask_removes_whole_neurons_and_costs_a_few_bits():
+    torch.manual_seed(0)
+    model = build_model("mlp", (1, 8, 8), 10, hidden=(32,))
+    groups = UnitGroups.of(model)
+    w = model_vector(model)
+    mask = groups.select(w, 1000)
+    kept = groups.units_of(mask)
+    assert int(mask.sum()) <= 1000 and torch.equal(groups.mask(kept), mask)
+    assert groups.code_bits(kept) <= 32 + 2          # one bit per hidden neuron at most
+    # the masked network computes exactly what the network with those neurons deleted computes
+    small = build_model("mlp", (1, 8, 8), 10, hidden=(int(kept.sum()),))
+    lin1, lin2 = model.net[1], model.net[3]
+    with torch.no_grad():
+        small.net[1].weight.copy_(lin1.weight[kept])
+        small.net[1].bias.copy_(lin1.bias[kept])
+        small.net[3].weight.copy_(lin2.weight[:, kept])
+        small.net[3].bias.copy_(lin2.bias)
+    load_vector(model, w * mask)
+    x = torch.rand(16, 1, 8, 8)
+    assert torch.allclose(model(x), small(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("name,shape", [("cnn", (1, 8, 8)), ("resnet20", (3, 32, 32))])
+def test_unit_groups_of_conv_nets_keep_every_layer_connected(name, shape):
+    torch.manual_seed(0)
+    model = build_model(name, shape, 10)
+    groups = UnitGroups.of(model)
+    w = model_vector(model)
+    free = int((groups.owners < 0).all(dim=1).sum())
+    mask = groups.select(w, free + (w.numel() - free) // 10)
+    kept = groups.units_of(mask)
+    bounds = torch.cumsum(torch.tensor((0,) + groups.units_per_layer), 0).tolist()
+    assert all(bool(kept[a:b].any()) for a, b in zip(bounds[:-1], bounds[1:]))
+    assert groups.code_bits(kept) <= groups.num_units + 2 * len(groups.units_per_layer)
+
+
+@pytest.fixture(scope="module")
+def counted(digits):
+    from conftest import setup_and_options
+    return setup_and_options("model=mlp", "model.kwargs.hidden=[32]", "train.epochs=4", "scheme.pruning_kd.steps=1",
+                             "scheme.pruning_kd.finetune_epochs=2", "scheme.uep.draws=2", "scheme.spectrum.epochs=2",
+                             "scheme.digital_capacity.bits=[2,4]", "scheme.digital_capacity.finetune=false",
+                             "scheme.digital_amc.validation_draws=2", "link.k_max=2048", "side_info.snr_db=design",
+                             data=digits)
+
+
+SCHEMES = ["clean", "noise_injection", "pruning_kd", "pruning_kd_structured", "expansion", "uep", "spectrum",
+           "digital_capacity", "digital_ldpc", "digital_amc"]
+
+
+@pytest.mark.parametrize("name", SCHEMES)
+def test_channel_uses_with_side_information_never_exceed_the_budget(counted, name):
+    from conftest import make
+    setup, opts = counted
+    for ratio in (0.3, 1.0):
+        budget = int(ratio * setup.full_channel_uses)
+        scheme = make(name, setup, opts, budget)
+        for snr in (0.0, 25.0):
+            d = scheme.deliver(snr, 2, torch.Generator().manual_seed(0), design_snr_db=5.0)
+            assert d.channel_uses <= budget, (name, ratio, snr, d.channel_uses, budget)
+            assert 0 <= d.side_info_channel_uses <= d.channel_uses
+            if d.info.get("params_sent", 0):
+                assert d.side_info_bits >= 32              # at least a scale or a quantization header
+
+
+def test_unstructured_mask_costs_more_than_structured_at_the_same_budget(counted):
+    from conftest import make
+    setup, opts = counted
+    budget = setup.full_channel_uses // 2
+    d = {n: make(n, setup, opts, budget).deliver(10.0, 2, torch.Generator().manual_seed(0), 10.0)
+         for n in ("pruning_kd", "pruning_kd_structured")}
+    assert d["pruning_kd"].side_info_bits > 10 * d["pruning_kd_structured"].side_info_bits
+    assert d["pruning_kd"].info["params_sent"] < d["pruning_kd_structured"].info["params_sent"]
+
+
+def test_side_information_lost_below_its_design_means_no_model(counted):
+    from airnet.schemes import make_scheme
+    setup, opts = counted
+    scheme = make_scheme("noise_injection", setup, opts["noise_injection"], setup.full_channel_uses)
+    lost = scheme.deliver(-15.0, 4, torch.Generator().manual_seed(0), design_snr_db=20.0)
+    assert lost.info["side_info_ok"] == 0.0 and torch.count_nonzero(lost.vectors) == 0
+    kept = scheme.deliver(25.0, 4, torch.Generator().manual_seed(0), design_snr_db=20.0)
+    assert kept.info["side_info_ok"] == 1.0
+
+
+def test_free_side_information_costs_nothing_and_never_fails(digits):
+    from airnet.schemes import make_scheme
+    from conftest import setup_and_options
+    setup, opts = setup_and_options("model=mlp", "model.kwargs.hidden=[32]", "train.epochs=4", "side_info.mode=free",
+                                    data=digits)
+    d = make_scheme("clean", setup, opts["clean"], setup.full_channel_uses).deliver(
+        -15.0, 2, torch.Generator().manual_seed(0), design_snr_db=20.0)
+    assert d.side_info_channel_uses == 0 and d.channel_uses == setup.full_channel_uses
+    assert d.info["params_sent"] == setup.num_params and torch.count_nonzero(d.vectors) > 0
+
+
+def test_side_link_protects_for_the_configured_snr(counted):
+    from dataclasses import replace
+    from airnet.side_info import SideLink
+    setup, _ = counted
+    link = setup.side_link
+    assert link.design(3.0, None).side_snr() == 3.0                       # matched: the actual SNR
+    assert link.design(3.0, 10.0).side_snr() == 10.0                     # side_info.snr_db=design
+    lowest = SideLink(setup.channel, "k", replace(setup.side_info, snr_db=-8.0), setup.link)
+    assert lowest.design(3.0, 10.0).side_snr() == -8.0 and lowest.design(3.0, None).side_snr() == 3.0
+    hi, lo = link.transport(200, 20.0), link.transport(200, -5.0)
+    assert hi.channel_uses < lo.channel_uses
+    assert lo.channel_uses >= math.ceil(200 / setup.channel.capacity(-5.0))   # no code beats capacity

@@ -1,0 +1,88 @@
+"""Confidence intervals over seeds and draws, significance, and the ranking command."""
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from airnet.statistics import DRAWS_ESTIMATOR, SEEDS_ESTIMATOR, compare, estimate, holm, rank
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def rows_for(seeds: int, draws: int, rng: random.Random, mean: float = 0.7, between: float = 0.03,
+             within: float = 0.1, scheme: str = "a") -> list[dict]:
+    """Per-seed rows: each seed's model has its own accuracy (between-seed sd), draws scatter around it."""
+    out = []
+    for s in range(seeds):
+        mu = rng.gauss(mean, between)
+        accs = [rng.gauss(mu, within) for _ in range(draws)]
+        m = sum(accs) / draws
+        sd = (sum((a - m) ** 2 for a in accs) / (draws - 1)) ** 0.5
+        out.append(dict(scheme=scheme, seed=s, acc_mean=m, acc_std=sd, num_realizations=draws))
+    return out
+
+
+def mean_width(seeds: int, draws: int, trials: int = 200) -> float:
+    rng = random.Random(seeds * 1000 + draws)
+    return sum(estimate(rows_for(seeds, draws, rng)).half_width for _ in range(trials)) / trials
+
+
+def test_confidence_band_narrows_as_seeds_and_draws_grow():
+    assert mean_width(3, 16) > mean_width(8, 16) > mean_width(32, 16)          # more seeds
+    assert mean_width(5, 4) > mean_width(5, 64)                                # more draws (within-seed noise)
+    assert mean_width(1, 16) > mean_width(1, 256)                              # one seed: draws only
+
+
+def test_interval_covers_the_true_mean_about_95_percent():
+    rng = random.Random(7)
+    covered = 0
+    for _ in range(600):
+        e = estimate(rows_for(5, 32, rng))
+        covered += e.low <= 0.7 <= e.high
+    assert 0.92 <= covered / 600 <= 0.98
+
+
+def test_estimator_is_named():
+    rng = random.Random(0)
+    assert estimate(rows_for(3, 8, rng)).estimator == SEEDS_ESTIMATOR
+    assert estimate(rows_for(1, 8, rng)).estimator == DRAWS_ESTIMATOR
+
+
+def test_paired_test_finds_a_real_difference_and_not_a_fake_one():
+    rng = random.Random(1)
+    a = rows_for(6, 32, rng, mean=0.80, scheme="a")
+    b = [dict(r, scheme="b", acc_mean=r["acc_mean"] - 0.05) for r in a]          # 5 points worse, every seed
+    c = [dict(r, scheme="c", acc_mean=r["acc_mean"] + rng.gauss(0, 0.01)) for r in a]
+    assert compare(a, b)[1] < 0.001
+    assert compare(a, c)[1] > 0.05
+    ranked = rank({"a": a, "b": b, "c": c})
+    top = {r.group: r for r in ranked}
+    assert ranked[-1].group == "b" and "b" in top["a"].better_than and "c" in top["a"].not_different_from
+
+
+def test_holm_by_hand():
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+
+
+def test_rank_command_prints_each_point(tmp_path):
+    import csv
+    rng = random.Random(3)
+    path = tmp_path / "results.csv"
+    rows = []
+    for snr in (0.0, 10.0):
+        for scheme, mean in (("clean", 0.4 + snr / 50), ("noise_injection", 0.8 - snr / 50)):
+            for r in rows_for(5, 16, rng, mean=mean, scheme=scheme):
+                rows.append(dict(r, snr_db=snr, bandwidth_ratio=1.0, matched="True", design_snr_db=snr,
+                                 test_size=359, label=scheme.replace("_", " ")))
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    out = subprocess.run([sys.executable, "-m", "experiments.rank", str(path)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("bandwidth ratio 1, SNR") == 2
+    first = out.stdout.split("SNR 0 dB")[1].splitlines()[1]
+    assert "noise injection" in first and "> clean" in first
