@@ -1,6 +1,8 @@
 """On-disk cache of trained models, keyed by a hash of everything that affects their weights."""
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -11,6 +13,7 @@ from airnet.io import config_hash, save_torch
 from airnet.params import load_vector, model_vector
 
 Built = tuple[nn.Module, dict[str, Any]]
+log = logging.getLogger("airnet")
 
 
 class ModelCache:
@@ -46,16 +49,27 @@ class ModelCache:
         if h in self._memo:
             return self._memo[h]
         path = self.folder / f"{h}.pt" if self.folder else None
-        if path is not None and path.exists():
-            blob = torch.load(path, weights_only=True)
-            model = load_vector(new_model(), blob["w"])
-            for name, buf in model.named_buffers():
-                buf.copy_(blob["buffers"][name])
-            result = (model.eval(), blob["extras"])
-        else:
+        result = self._load(path, new_model) if path is not None and path.exists() else None
+        if result is None:
             result = build()
             if path is not None:
                 save_torch(path, {"w": model_vector(result[0]), "extras": result[1], "key": repr(key),
                                   "buffers": dict(result[0].named_buffers())})
         self._memo[h] = result
         return result
+
+    @staticmethod
+    def _load(path: Path, new_model: Callable[[], nn.Module]) -> Built | None:
+        """The checkpoint at ``path``; a corrupt one is moved aside (``*.corrupt``) with a warning, and None."""
+        try:
+            blob = torch.load(path, weights_only=True)
+            model = load_vector(new_model(), blob["w"])
+            for name, buf in model.named_buffers():
+                buf.copy_(blob["buffers"][name])
+            return model.eval(), blob["extras"]
+        except Exception as exc:   # any unreadable checkpoint: zip errors, truncation, wrong shapes, missing keys
+            aside = path.with_suffix(".pt.corrupt")
+            os.replace(path, aside)
+            log.warning("checkpoint %s is unreadable (%s: %s); moved it to %s and retraining",
+                        path, type(exc).__name__, exc, aside.name)
+            return None

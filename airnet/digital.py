@@ -84,20 +84,24 @@ def build_payload(model: nn.Module, mask: torch.Tensor, bits: int, pruner: Prune
     layout = ParamLayout.of(model)
     layer_of = layout.layer_of()
     w = model_vector(model)
-    while bool(mask.any()):
+    while int(mask.sum()) >= pruner.min_keep:
         side = payload_side_info(pruner, mask, len(layout.names))
         total = (side.bits if side_counted else 0) + int(mask.sum()) * bits
         if total <= bits_available:
             q = quantize(w[mask], layer_of[mask], bits, len(layout.names))
             return Payload(mask, q, side, structure)
-        over = -(-(total - bits_available) // bits)
-        mask = pruner.select(w * mask, max(0, int(mask.sum()) - max(1, over))) & mask
+        count = int(mask.sum()) - max(1, -(-(total - bits_available) // bits))
+        if count < pruner.min_keep:
+            return None
+        mask = pruner.select(w * mask, count) & mask
     return None
 
 
 def sized_keep(bits_available: int, bits: int, n: int, num_layers: int, pruner: Pruner, side_counted: bool) -> int:
     """Most weights whose ``bits``-bit codes fit ``bits_available`` beside their estimated side information."""
     def fits(keep: int) -> bool:
+        if keep < pruner.min_keep:
+            return False
         side = 0
         if side_counted:
             side = 2 * FLOAT_BITS * num_layers + WIDTH_BITS + (pruner.expected_mask_bits(keep) if keep < n else 0)

@@ -8,7 +8,7 @@ from torch import nn
 from torch.func import vmap
 
 from channels import Channel
-from airnet.params import ParamLayout, call_with_vector
+from airnet.params import ParamLayout, call_with_vector, check_model_data
 from airnet.transmission import TransmissionPlan, transmit_vector
 
 
@@ -46,6 +46,7 @@ def accuracy_of_vectors(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {STRATEGIES}")
     model.eval()
+    check_model_data(model, x)
     layout = ParamLayout.of(model)
     if vecs.shape[1] != layout.total:
         raise ValueError(f"vectors have {vecs.shape[1]} entries, the model has {layout.total} parameters")

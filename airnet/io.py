@@ -12,13 +12,17 @@ import torch
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp_path)`` then rename tmp over ``path`` (same folder, so the rename is atomic)."""
+    """Call ``write(tmp_path)`` then rename tmp over ``path`` (same folder, so the rename is atomic).
+
+    The file gets the mode a plain ``open`` would give it (0666 less the umask; 0644 usually), not mkstemp's 0600.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -35,3 +39,9 @@ def config_hash(obj: Any, length: int = 12) -> str:
 def save_torch(path: str | Path, obj: Any) -> Path:
     """``torch.save`` atomically."""
     return atomic_write(path, lambda p: torch.save(obj, p))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -47,14 +47,16 @@ def build_options(cls: type[T], data: Mapping[str, Any] | None, where: str) -> T
     for key in data:
         if key not in fields:
             close = difflib.get_close_matches(str(key), list(fields), n=1)
-            hint = f"; did you mean {where}.{close[0]}?" if close else ""
-            raise OptionError(f"unknown option {where}.{key}{hint} ({cls.__name__} accepts: "
+            prefix = f"{where}." if where else ""
+            hint = f"; did you mean {prefix}{close[0]}?" if close else ""
+            raise OptionError(f"unknown option {prefix}{key}{hint} ({cls.__name__} accepts: "
                               f"{', '.join(fields) or 'no options'})")
     missing = [n for n, f in fields.items() if n not in data
                and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     if missing:
-        raise OptionError(f"missing option {where}.{missing[0]} (required by {cls.__name__}; set it in the YAML)")
-    kwargs = {k: _coerce(hints[k], v, f"{where}.{k}") for k, v in data.items()}
+        raise OptionError(f"missing option {where + '.' if where else ''}{missing[0]} (required by {cls.__name__}; "
+                          f"set it in the YAML)")
+    kwargs = {k: _coerce(hints[k], v, f"{where}.{k}" if where else str(k)) for k, v in data.items()}
     try:
         return cls(**kwargs)
     except (ValueError, TypeError) as exc:
@@ -80,16 +82,15 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
         args = typing.get_args(tp)
         if value is None and type(None) in args:
             return None
-        errors = []
         for arg in args:
             if arg is type(None):
                 continue
             try:
                 return _coerce(arg, value, where)
-            except OptionError as exc:
-                errors.append(str(exc))
-        raise OptionError(errors[0] if len(errors) == 1 else f"{where} has no valid type for {value!r}: "
-                          + "; ".join(errors))
+            except OptionError:
+                continue
+        wanted = " or ".join(_describe(a) for a in args)
+        raise OptionError(f"{where} must be {wanted}, got {value!r}")
     if value is None:
         raise OptionError(f"{where} must be set, got null")
     if origin is typing.Literal:
@@ -129,3 +130,13 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
             raise OptionError(f"{where} must be a string, got {value!r}")
         return value
     raise TypeError(f"{where}: unsupported option type {tp!r}")
+
+
+def _describe(tp: Any) -> str:
+    """What a value of type ``tp`` looks like in a config, for error messages."""
+    if tp is type(None):
+        return "null"
+    if typing.get_origin(tp) is typing.Literal:
+        return ", ".join(map(repr, typing.get_args(tp)))
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(tp, getattr(
+        tp, "__name__", str(tp)))

@@ -64,3 +64,33 @@ def call_with_vector(model: nn.Module, vec: torch.Tensor, x: torch.Tensor,
     state = dict(model.named_buffers())
     state.update(layout.unflatten(vec))
     return functional_call(model, state, (x,))
+
+
+def check_weights(vec: torch.Tensor, layout: ParamLayout | None = None) -> None:
+    """Raise ValueError on weights that cannot be transmitted: empty, not floating point, or non-finite.
+
+    The message names how many values are NaN/inf and in which parameter tensor (``layout``) or at which flat
+    indices (without it): a silent all-zero delivery would hide a diverged training.
+    """
+    if vec.numel() == 0:
+        raise ValueError("the model has no parameters: there is nothing to transmit")
+    if not vec.dtype.is_floating_point:
+        raise ValueError(f"weights must be floating point to be sent as analog symbols, got {vec.dtype}")
+    bad = ~torch.isfinite(vec.detach())
+    if bool(bad.any()):
+        count = int(bad.sum())
+        if layout is not None and layout.total == vec.numel():
+            per_layer = torch.bincount(layout.layer_of()[bad], minlength=len(layout.names))
+            where = ", ".join(f"{n}: {int(c)}" for n, c in zip(layout.names, per_layer.tolist()) if c)
+        else:
+            idx = torch.nonzero(bad).flatten()[:5].tolist()
+            where = f"flat indices {idx}{' ...' if count > 5 else ''}"
+        raise ValueError(f"{count} non-finite weight value(s) (NaN or inf) cannot be transmitted ({where})")
+
+
+def check_model_data(model: nn.Module, x: torch.Tensor) -> None:
+    """Raise ValueError when the model's parameters and the data have different floating dtypes."""
+    p = next(iter(model.parameters()), None)
+    if p is not None and p.dtype != x.dtype:
+        raise ValueError(f"the model's parameters are {p.dtype} but the data is {x.dtype}; convert one "
+                         f"(model.to({x.dtype}) or x.to({p.dtype}))")

@@ -41,8 +41,11 @@ def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, 
     ------
     : list of the written paths
     """
+    import logging
+
     import matplotlib
 
+    logging.getLogger("fontTools").setLevel(logging.WARNING)    # font subsetting for the PDF logs every table
     matplotlib.use("Agg")
     matplotlib.rcParams.update({"pdf.fonttype": 42, "ps.fonttype": 42})    # embedded TrueType fonts
     import matplotlib.pyplot as plt

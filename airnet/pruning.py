@@ -18,6 +18,7 @@ from airnet.params import load_vector, model_vector
 class Pruner(Protocol):
     """Mask selection and its cost as side information."""
 
+    min_keep: int   # the fewest weights a mask of this pruner can have
     def select(self, w: torch.Tensor, keep: int) -> torch.Tensor:
         """Mask [n] bool of at most ``keep`` entries of the weight vector w [n] (exactly ``keep`` if unstructured)."""
 
@@ -56,6 +57,8 @@ class MagnitudePruner:
     With ``protect_biases_up_to`` set, 1-D parameters are always kept when they take at most half of that many
     weights (cheap and important); ``None`` ranks them like any weight.
     """
+
+    min_keep = 1
 
     def __init__(self, model: nn.Module, protect_biases_up_to: int | None = None) -> None:
         self.segments = [p.numel() for p in model.parameters()]

@@ -1,11 +1,24 @@
-"""Tidy, resumable result tables: one CSV row per sweep point, rewritten atomically after each point."""
+"""Tidy, resumable result tables: one CSV row per sweep point, merged into the file under a lock after each point.
+
+Any number of processes may write the same ``results.csv`` at once (parallel launchers, two sweeps sharing a
+folder): each write takes a lock on ``<file>.lock``, re-reads the file, merges its rows (a row replaces the row with
+the same key), and replaces the file atomically. Rows that are cut off or invalid (a crash mid-write, a hand edit)
+are dropped with a warning when the file is read, so the sweep recomputes them.
+"""
 from __future__ import annotations
 
 import csv
+import logging
+import math
 from pathlib import Path
 from typing import Any, Iterable
 
+from filelock import FileLock
+
 from airnet.io import atomic_write
+
+log = logging.getLogger("airnet")
+REQUIRED_NUMBERS = ("acc_mean",)   # a row without a finite accuracy is not a result
 
 
 class ResultTable:
@@ -14,11 +27,11 @@ class ResultTable:
     def __init__(self, path: str | Path, key_columns: Iterable[str]) -> None:
         self.path = Path(path)
         self.key_columns = tuple(key_columns)
+        self.lock = FileLock(str(self.path) + ".lock")
         self.rows: list[dict[str, Any]] = []
-        if self.path.exists():
-            with open(self.path, newline="") as f:
-                self.rows = [dict(r) for r in csv.DictReader(f)]
-        self._index = {self._key(r): r for r in self.rows}
+        self._index: dict[tuple[str, ...], dict[str, Any]] = {}
+        with self.lock:
+            self._merge(self._read())
 
     def _key(self, row: dict[str, Any]) -> tuple[str, ...]:
         missing = [c for c in self.key_columns if c not in row]
@@ -35,23 +48,67 @@ class ResultTable:
         return self._index.get(self._key(key))
 
     def add(self, row: dict[str, Any]) -> None:
-        """Append (or replace the row with the same key) and rewrite the CSV atomically."""
-        k = self._key(row)
-        if k in self._index:
-            self.rows.remove(self._index[k])
-        self.rows.append(row)
-        self._index[k] = row
-        self.save()
+        """Store ``row`` (replacing the row with the same key) and merge it into the file under the lock."""
+        self._merge([row])
+        with self.lock:
+            self._merge(self._read(), keep_mine={self._key(row)})
+            self._write()
 
     def save(self) -> None:
-        """Write all rows (union of columns, first-seen order) to ``path`` atomically."""
+        """Merge every row into the file under the lock (rows of other writers are kept)."""
+        with self.lock:
+            self._merge(self._read(), keep_mine=set(self._index))
+            self._write()
+
+    def _merge(self, rows: list[dict[str, Any]], keep_mine: set[tuple[str, ...]] = frozenset()) -> None:
+        for r in rows:
+            k = self._key(r)
+            if k in keep_mine:
+                continue
+            if k in self._index:
+                self.rows[self.rows.index(self._index[k])] = r
+            else:
+                self.rows.append(r)
+            self._index[k] = r
+
+    def _read(self) -> list[dict[str, Any]]:
+        """Valid rows of the file (invalid ones are reported and left out)."""
+        if not self.path.exists():
+            return []
+        with open(self.path, newline="") as f:
+            reader = csv.DictReader(f)
+            rows, bad = [], []
+            for line, r in enumerate(reader, start=2):
+                problem = self._problem(r)
+                (bad if problem else rows).append((line, problem) if problem else dict(r))
+        for line, problem in bad:
+            log.warning("%s line %d: %s; dropping the row (its point will be recomputed)", self.path, line, problem)
+        return rows
+
+    def _problem(self, row: dict[str, Any]) -> str | None:
+        if None in row:
+            return "more fields than the header"
+        if any(v is None for v in row.values()):
+            return "row is cut off (fewer fields than the header)"
+        if any(row.get(c, "") == "" for c in self.key_columns):
+            return f"a key column is empty ({', '.join(c for c in self.key_columns if row.get(c, '') == '')})"
+        for c in REQUIRED_NUMBERS:
+            if c in row:
+                try:
+                    if not math.isfinite(float(row[c])):
+                        return f"{c} is not finite ({row[c]!r})"
+                except ValueError:
+                    return f"{c} is not a number ({row[c]!r})"
+        return None
+
+    def _write(self) -> None:
         cols: list[str] = []
         for r in self.rows:
             cols += [c for c in r if c not in cols]
 
         def write(p: Path) -> None:
             with open(p, "w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=cols)
+                w = csv.DictWriter(f, fieldnames=cols, lineterminator="\n")
                 w.writeheader()
                 w.writerows(self.rows)
 

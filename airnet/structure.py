@@ -128,6 +128,7 @@ class StructuredPruner:
 
     def __init__(self, model: nn.Module) -> None:
         self.groups = UnitGroups.of(model)
+        self.min_keep = int((self.groups.owners < 0).all(dim=1).sum())   # weights outside units are always sent
 
     def select(self, w: torch.Tensor, keep: int) -> torch.Tensor:
         return self.groups.select(w, keep)

@@ -10,7 +10,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from airnet.distillation import distillation_loss
-from airnet.params import ParamLayout, call_with_vector
+from airnet.params import ParamLayout, call_with_vector, check_model_data
 
 WeightNoise = Callable[[torch.Tensor], torch.Tensor]
 
@@ -85,6 +85,7 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
     """
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"x has {x.shape[0]} samples but y has {y.shape[0]}")
+    check_model_data(model, x)
     layout = ParamLayout.of(model)
     maskf = None
     if mask is not None:

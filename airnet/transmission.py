@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from channels import Channel, channel_uses, combine, transmit_reals_soft
+from airnet.params import check_weights
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ def transmit_vector(w: torch.Tensor, channel: Channel, snr_db: float | torch.Ten
     """
     if w.dim() != 1:
         raise ValueError(f"weight vector must be 1-D, got shape {tuple(w.shape)}")
+    check_weights(w)
     if num_realizations < 1:
         raise ValueError(f"num_realizations must be >= 1, got {num_realizations}")
     plan = plan or TransmissionPlan.full(w.numel())

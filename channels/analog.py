@@ -64,10 +64,14 @@ def transmit_reals_soft(x: torch.Tensor, channel: Channel, snr_db: float | torch
     """
     if x.dim() == 1:
         x = x.unsqueeze(0)
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{int((~torch.isfinite(x)).sum())} non-finite value(s) (NaN or inf) cannot be transmitted")
     m = x.shape[-1]
     a = power_scale(x, channel.signal_power)
+    silent = a == 0                                     # all-zero rows: nothing to send, received as zeros
+    a = torch.where(silent, torch.ones_like(a), a)
     out = channel.apply(pair_reals(x * a), snr_db, generator)
     z = channel.equalize(out) if equalize else out.zf()
-    est = unpair_reals(z, m) / a
+    est = torch.where(silent, torch.zeros_like(x), unpair_reals(z, m) / a)
     prec = unpair_reals(torch.complex(out.precision(), out.precision()), m) * 2.0 * a.pow(2)
     return est.to(x.dtype), prec.to(x.dtype)

@@ -23,7 +23,8 @@ class ChannelLayer(nn.Module):
     Input
     -----
     x : [B, ...], float
-        B samples, each flattened into ``prod(...)`` reals (two per channel use).
+        B samples, each flattened into ``prod(...)`` reals (two per channel use). A sample that is all zeros is
+        not sent and comes out as zeros (see :func:`channels.transmit_reals_soft`).
 
     Output
     ------
@@ -33,11 +34,15 @@ class ChannelLayer(nn.Module):
 
     def __init__(self, channel: Channel, snr_db: float, generator: torch.Generator | None = None) -> None:
         super().__init__()
-        check_snr_db(snr_db)
         self.channel = channel
-        self.snr_db = float(snr_db)
+        self.register_buffer("snr_db", torch.tensor(0.0, dtype=torch.float64))   # in state_dict: checkpoints keep it
+        self.set_snr_db(snr_db)
         self.generator = generator
         self.enabled = True
+
+    def set_snr_db(self, snr_db: float) -> None:
+        """Change the SNR (dB) of the link."""
+        self.snr_db.fill_(float(check_snr_db(snr_db)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.enabled:
@@ -45,7 +50,7 @@ class ChannelLayer(nn.Module):
         if x.dim() < 2:
             raise ValueError(f"ChannelLayer expects a batch [B, ...], got shape {tuple(x.shape)}")
         flat = x.reshape(x.shape[0], -1)
-        return transmit_reals(flat, self.channel, self.snr_db, self.generator).reshape(x.shape)
+        return transmit_reals(flat, self.channel, float(self.snr_db), self.generator).reshape(x.shape)
 
     def extra_repr(self) -> str:
-        return f"snr_db={self.snr_db}"
+        return f"snr_db={float(self.snr_db):g}, enabled={self.enabled}"

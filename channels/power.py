@@ -75,6 +75,9 @@ def unpair_reals(z: torch.Tensor, m: int) -> torch.Tensor:
 def power_scale(x: torch.Tensor, signal_power: float = 1.0) -> torch.Tensor:
     """Scale that gives paired symbols of ``a*x`` mean energy P: ``a = sqrt(P / (2 mean x^2))``.
 
+    A row that is all zeros has no power to normalize: its scale is 0 (it is not sent, see
+    :func:`channels.analog.transmit_reals_soft`).
+
     Input
     -----
     x : [..., m], float
@@ -86,9 +89,7 @@ def power_scale(x: torch.Tensor, signal_power: float = 1.0) -> torch.Tensor:
     """
     p = check_positive("signal_power", signal_power)
     ms = x.pow(2).mean(dim=-1, keepdim=True)
-    if (ms <= 0).any():
-        raise ValueError("cannot normalize the power of an all-zero signal")
-    return torch.sqrt(p / (2.0 * ms))
+    return torch.where(ms > 0, torch.sqrt(p / (2.0 * ms.clamp_min(torch.finfo(ms.dtype).tiny))), torch.zeros_like(ms))
 
 
 def normalize_power(x: torch.Tensor, signal_power: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -5,8 +5,11 @@ Everything a run needs is checked here, before any training, and every error nam
 from __future__ import annotations
 
 import dataclasses
+from contextlib import contextmanager
 import importlib
+import logging
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +25,8 @@ from airnet.setup import Setup
 from airnet.side_info import LinkOptions, SideInfoOptions
 from airnet.sweep import SchemeRun
 from airnet.training import TrainSettings
+
+log = logging.getLogger("airnet")
 
 
 @dataclass(frozen=True)
@@ -135,36 +140,71 @@ def scheme_options(cfg: DictConfig, name: str) -> Any:
 
 
 @dataclass(frozen=True)
+class SideInfoConfig:
+    """``side_info`` as configured (``snr_db`` may still say ``lowest``, resolved by :func:`build_setup`)."""
+
+    mode: Literal["counted", "free"]
+    link: Literal["ldpc", "capacity"]
+    snr_db: float | Literal["design", "lowest"]
+
+
+@dataclass(frozen=True)
 class RunOptions:
     """Top-level keys of ``conf/sweep.yaml``."""
 
     seed: int
     cache_dir: str | None
-    progress: bool
+    progress: bool | Literal["auto"]
     plugins: tuple[str, ...]
-    side_info: SideInfoOptions
+    side_info: SideInfoConfig
+
+    @property
+    def show_progress(self) -> bool:
+        """Progress bars: on when asked, or (``auto``) when stderr is a terminal."""
+        return sys.stderr.isatty() if self.progress == "auto" else bool(self.progress)
 
 
-def run_options(cfg: DictConfig, exp: ExperimentOptions) -> RunOptions:
-    """Typed top-level options; ``side_info.snr_db: lowest`` becomes the sweep's lowest SNR."""
+def run_options(cfg: DictConfig) -> RunOptions:
+    """Typed top-level options (checked first, so an error names the key the user set)."""
     keys = ("seed", "cache_dir", "progress", "plugins", "side_info")
-    top = {k: container(cfg.get(k)) for k in keys}
-    if isinstance(top["side_info"], dict) and top["side_info"].get("snr_db") == "lowest":
-        top["side_info"]["snr_db"] = min(exp.snr_db)
-    return build_options(RunOptions, top, "")
+    return build_options(RunOptions, {k: container(cfg.get(k)) for k in keys}, "")
 
 
-def build_setup(cfg: DictConfig, run: RunOptions) -> Setup:
-    """The :class:`Setup` of this run: data, model recipe, channel, training settings, seed, cache folder."""
+def build_setup(cfg: DictConfig, run: RunOptions, exp: ExperimentOptions) -> Setup:
+    """The :class:`Setup` of this run: data, model recipe, channel, training settings, seed, cache folder.
+
+    ``side_info.snr_db: lowest`` becomes the sweep's lowest SNR here.
+    """
     channel_cfg = container(cfg.channel)
-    channel = make_channel(**channel_cfg)
-    data = load_data(cfg.data.name, cfg.data.root, seed=run.seed, val_fraction=cfg.data.val_fraction)
+    with named("channel"):
+        channel = make_channel(**channel_cfg)
     settings = build_options(TrainSettings, container(cfg.train), "train")
+    if settings.epochs == 0:
+        log.warning("train.epochs=0: every model keeps its random initialization")
     link = build_options(LinkOptions, container(cfg.link), "link")
-    return Setup(data=data, model_name=cfg.model.name, model_kwargs=dict(container(cfg.model.kwargs) or {}),
-                 channel=channel, channel_cfg=channel_cfg, settings=settings, seed=run.seed,
-                 side_info=run.side_info, link=link,
-                 cache_dir=Path(run.cache_dir).expanduser() if run.cache_dir else None, progress=run.progress)
+    si = run.side_info
+    side_info = SideInfoOptions(si.mode, si.link, min(exp.snr_db) if si.snr_db == "lowest" else si.snr_db)
+    with named("data"):
+        data = load_data(cfg.data.name, cfg.data.root, seed=run.seed, val_fraction=cfg.data.val_fraction)
+    setup = Setup(data=data, model_name=cfg.model.name, model_kwargs=dict(container(cfg.model.kwargs) or {}),
+                  channel=channel, channel_cfg=channel_cfg, settings=settings, seed=run.seed, side_info=side_info,
+                  link=link, cache_dir=Path(run.cache_dir).expanduser() if run.cache_dir else None,
+                  progress=run.show_progress)
+    with named("model"):
+        if setup.num_params == 0:
+            raise OptionError(f"model {cfg.model.name!r} has no parameters: there is nothing to transmit")
+    return setup
+
+
+@contextmanager
+def named(group: str):
+    """Turn a library's complaint about a config group's values into an :class:`OptionError` naming the group."""
+    try:
+        yield
+    except OptionError:
+        raise
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        raise OptionError(f"{group}: {exc}") from exc
 
 
 def scheme_runs(cfg: DictConfig, exp: ExperimentOptions) -> list[SchemeRun]:
@@ -172,6 +212,8 @@ def scheme_runs(cfg: DictConfig, exp: ExperimentOptions) -> list[SchemeRun]:
     except the sweep axes (so changing one scheme's options recomputes only that scheme)."""
     common = [container(cfg.channel), container(cfg.model), container(cfg.data), container(cfg.train),
               container(cfg.seed), exp.num_realizations, container(cfg.side_info), container(cfg.link)]
+    for name in cfg.get("scheme") or {}:       # a typo in any scheme's options fails now, run or not
+        scheme_options(cfg, name)
     runs = []
     for name in scheme_names(cfg, exp):
         opts = scheme_options(cfg, name)

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
+from airnet.options import OptionError
 from airnet.plotting import plot_accuracy
 from airnet.results import ResultTable
 from airnet.sweep import KEY_COLUMNS, run_sweep
@@ -23,22 +24,25 @@ from experiments.config import build_setup, experiment_options, import_plugins, 
 
 log = logging.getLogger("airnet")
 CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+# run folders: outputs/<experiment>/default for the plain run, outputs/<experiment>/<overrides> otherwise, so a run
+# with overrides is never written inside the default run's folder
+OmegaConf.register_new_resolver("airnet.run_name", lambda overrides: overrides or "default", replace=True)
 XLABELS = {"snr_db": "SNR (dB)", "bandwidth_ratio": "bandwidth ratio (channel uses / full-model channel uses)"}
 
 
 def main(cfg: DictConfig, out: Path | None = None) -> list[dict]:
     """Run the sweep of ``cfg`` into ``out`` (default: the Hydra job's output folder); return its rows."""
     out = Path(out) if out is not None else Path(HydraConfig.get().runtime.output_dir)
+    run = run_options(cfg)
     import_plugins(cfg)
     exp = experiment_options(cfg)
-    run = run_options(cfg, exp)
     schemes = scheme_runs(cfg, exp)
-    setup = build_setup(cfg, run)
+    setup = build_setup(cfg, run, exp)
     table = ResultTable(out / "results.csv", KEY_COLUMNS)
     rows = run_sweep(setup, schemes, exp.snr_db, exp.bandwidth_ratio, exp.num_realizations, table,
                      seeds=exp.seeds, design_snr_db=exp.design_snr_db,
                      columns=dict(channel=cfg.channel.name, model=cfg.model.name, data=cfg.data.name,
-                                  side_info_mode=run.side_info.mode), progress=run.progress)
+                                  side_info_mode=run.side_info.mode), progress=run.show_progress)
     title = f"{cfg.model.name} on {cfg.data.name}, {cfg.channel.name} channel, {exp.num_realizations} realizations"
     paths = plot_accuracy(rows, exp.x, out / f"accuracy_vs_{'snr' if exp.x == 'snr_db' else 'bandwidth'}",
                           title=title, xlabel=XLABELS[exp.x], panel=exp.panel,
@@ -49,7 +53,11 @@ def main(cfg: DictConfig, out: Path | None = None) -> list[dict]:
 
 @hydra.main(config_path=CONF_DIR, config_name="sweep", version_base="1.3")
 def entry(cfg: DictConfig) -> None:
-    main(cfg)
+    try:
+        main(cfg)
+    except OptionError as exc:        # a bad config value: one clear line, no traceback
+        log.error("config error: %s", exc)
+        sys.exit(2)
 
 
 def alias(experiment: str) -> None:

@@ -38,7 +38,7 @@ def setup_and_options(*overrides: str, data=None):
     """(Setup, {scheme: typed options}) for the composed config; ``data`` replaces the loaded data set."""
     from experiments.config import build_setup, experiment_options, run_options, scheme_options
     cfg = compose("cache_dir=null", "progress=false", *overrides)
-    setup = build_setup(cfg, run_options(cfg, experiment_options(cfg)))
+    setup = build_setup(cfg, run_options(cfg), experiment_options(cfg))
     if data is not None:
         setup.data = data
     return setup, {n: scheme_options(cfg, n) for n in cfg.scheme}

@@ -142,3 +142,11 @@ def test_side_link_protects_for_the_configured_snr(counted):
     hi, lo = link.transport(200, 20.0), link.transport(200, -5.0)
     assert hi.channel_uses < lo.channel_uses
     assert lo.channel_uses >= math.ceil(200 / setup.channel.capacity(-5.0))   # no code beats capacity
+
+
+@pytest.mark.parametrize("name", ["digital_capacity", "digital_amc", "pruning_kd_structured", "clean"])
+def test_a_budget_too_small_for_anything_gives_no_model_instead_of_an_error(counted, name):
+    from conftest import make
+    setup, opts = counted
+    d = make(name, setup, opts, 8).deliver(-5.0, 2, torch.Generator().manual_seed(0), design_snr_db=-5.0)
+    assert d.channel_uses <= 8 and torch.count_nonzero(d.vectors) == 0

@@ -14,11 +14,15 @@ import torch
 from torch import nn
 
 from airnet.links import Transport
-from airnet.params import ParamLayout, model_vector
+from airnet.params import ParamLayout, check_weights, model_vector
 from airnet.pruning import MagnitudePruner, Pruner
 from airnet.schemes.base import Delivery, Scheme
 from airnet.side_info import FACTOR_BITS, SCALE_BITS, Design, SideInfo, largest_fitting
 from airnet.transmission import TransmissionPlan, transmit_vector
+
+
+class NothingFits(ValueError):
+    """Not one weight fits the budget beside the side information it needs."""
 
 
 @dataclass
@@ -80,6 +84,8 @@ class AnalogScheme(Scheme):
         layers = len(ParamLayout.of(self.setup.new_model()).names)
 
         def fits(keep: int) -> bool:
+            if keep < pruner.min_keep:
+                return False
             bits = SCALE_BITS + extra_bits + (pruner.expected_mask_bits(keep) if keep < n else 0)
             bits += FACTOR_BITS * layers if factor > 1 else 0
             transport = self.setup.side_link.transport(bits, side_snr_db)
@@ -87,8 +93,8 @@ class AnalogScheme(Scheme):
 
         keep = largest_fitting(min(n, 2 * self.budget // factor), fits)
         if keep < 1:
-            raise ValueError(f"{self.name}: a budget of {self.budget} channel uses leaves no weight at expansion "
-                             f"factor {factor} beside its side information protected for {side_snr_db} dB")
+            raise NothingFits(f"{self.name}: a budget of {self.budget} channel uses leaves no weight at expansion "
+                              f"factor {factor} beside its side information protected for {side_snr_db} dB")
         return keep
 
     def fit(self, model: nn.Module, design: Design) -> Fit | None:
@@ -117,13 +123,19 @@ class AnalogScheme(Scheme):
     def deliver(self, snr_db: float, num_realizations: int, generator: torch.Generator,
                 design_snr_db: float | None = None) -> Delivery:
         design = self.setup.side_link.design(snr_db, design_snr_db)
-        model = self.model(design)
-        fit = self.fit(model, design)
-        if fit is None:
-            return Delivery(model, torch.zeros(num_realizations, self.setup.num_params), 0,
-                            info={"params_sent": 0, "side_info_ok": 0.0})
+        try:
+            model = self.model(design)
+        except NothingFits:
+            model = None
+        fit = None
+        if model is not None:
+            check_weights(model_vector(model), ParamLayout.of(model))
+            fit = self.fit(model, design)
+        if fit is None:        # not one weight fits beside its side information: the receiver has no model
+            return Delivery(model or self.setup.new_model().eval(), torch.zeros(num_realizations,
+                            self.setup.num_params), 0, info={"params_sent": 0, "side_info_ok": 0.0})
         vecs = transmit_vector(model_vector(model), self.setup.channel, snr_db, num_realizations, fit.plan, generator)
-        info = {"params_sent": int(fit.plan.mask.sum()), **fit.info}
+        info = {"params_sent": int(fit.plan.mask.sum()), **expansion_columns(model, fit.plan), **fit.info}
         if not self.setup.side_link.free:
             bits = torch.randint(0, 2, (num_realizations, fit.side.bits), generator=generator).float()
             ok = fit.transport.send(bits, self.setup.channel, snr_db, generator)[1].all(dim=1)
@@ -131,6 +143,17 @@ class AnalogScheme(Scheme):
             info.update(side_info_ok=round(float(ok.float().mean()), 6), side_info_parts=fit.side.describe(),
                         side_info_link=transport_label(fit.transport))
         return Delivery(model, vecs, fit.channel_uses, fit.side.bits, fit.transport.channel_uses, info)
+
+
+def expansion_columns(model: nn.Module, plan: TransmissionPlan) -> dict[str, Any]:
+    """``expansion``: mean copies per sent weight (a number); ``expansion_per_layer``: copies of each parameter
+    tensor's sent weights, ``/``-separated (0 where none is sent)."""
+    reps, mask = plan.repeats, plan.mask
+    layer_of = ParamLayout.of(model).layer_of()
+    per_layer = torch.zeros(int(layer_of.max()) + 1, dtype=torch.long).scatter_reduce(
+        0, layer_of[mask], reps[mask], "amax", include_self=True)
+    return {"expansion": round(plan.num_reals / max(1, int(mask.sum())), 4),
+            "expansion_per_layer": "/".join(map(str, per_layer.tolist()))}
 
 
 def transport_label(transport: Transport) -> str:

@@ -113,17 +113,18 @@ class PrunedScheme(AnalogScheme):
     def fitted_mask(self, model: nn.Module, design: Design, weights: int) -> torch.Tensor | None:
         """The trained mask, cut to at most ``weights`` (smallest weights / weakest units first) if needed."""
         mask = self.pruned(design)[1]
-        if weights < 1:
-            return None
         if int(mask.sum()) > weights:
-            mask = self.pruner(model, weights).select(model_vector(model) * mask, weights) & mask
+            pruner = self.pruner(model, weights)
+            if weights < pruner.min_keep:
+                return None
+            mask = pruner.select(model_vector(model) * mask, weights) & mask
         return mask if bool(mask.any()) else None
 
     def plan(self, model, design, reals):
         mask = self.fitted_mask(model, design, reals // self.factor())
         if mask is None:
             return None
-        return uniform_expansion_plan(mask, self.factor()), {"expansion": self.factor()}
+        return uniform_expansion_plan(mask, self.factor()), {}
 
 
 @register_scheme("pruning_kd")
@@ -193,7 +194,7 @@ class UEP(Expansion):
         sens = self._sensitivity(model, mask, design.snr_db)
         sizes = torch.bincount(layer_of[mask], minlength=len(layout.names))
         factors = allocate_expansion(sizes, sens, reals, self.options.max_factor)
-        return layer_expansion_plan(mask, layer_of, factors), {"expansion": "/".join(map(str, factors.tolist()))}
+        return layer_expansion_plan(mask, layer_of, factors), {}
 
     def _sensitivity(self, model: nn.Module, mask: torch.Tensor, design_snr_db: float) -> torch.Tensor:
         key = (design_snr_db, tuple(torch.nonzero(mask).flatten().tolist()))

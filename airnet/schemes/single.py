@@ -35,7 +35,10 @@ class SingleModelScheme(AnalogScheme):
         w = model_vector(model)
         if reals >= w.numel():
             return TransmissionPlan.full(w.numel()), {}
-        mask = self.pruner(model).select(w, reals)
+        pruner = self.pruner(model)
+        if reals < pruner.min_keep:
+            return None
+        mask = pruner.select(w, reals)
         return (TransmissionPlan.from_repeats(mask.long()), {}) if bool(mask.any()) else None
 
 

@@ -89,5 +89,5 @@ class SpectrumScheme(AnalogScheme):
         level = spec.level_for(design.snr_db)
         if reals // level.factor < 1:
             return None
-        return spec.plan(level, reals // level.factor), {"expansion": level.factor,
+        return spec.plan(level, reals // level.factor), {"level_snr_db": level.snr_db,
                                                          **spec.memory(self.setup.num_params)}

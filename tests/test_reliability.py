@@ -1,0 +1,210 @@
+"""Nothing lost under concurrency or corruption, and every bad value named (issue: reliability and usability)."""
+import csv
+import logging
+import multiprocessing as mp
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from airnet.options import OptionError
+from airnet.results import ResultTable
+from conftest import compose
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYS = ("scheme", "snr_db")
+
+
+def _writer(path: str, name: str, count: int) -> None:
+    table = ResultTable(path, KEYS)
+    for i in range(count):
+        table.add({"scheme": name, "snr_db": i, "acc_mean": 0.5})
+
+
+def test_concurrent_writers_lose_no_rows(tmp_path):
+    path = str(tmp_path / "results.csv")
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(path, f"w{i}", 30)) for i in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    rows = list(csv.DictReader(open(path)))
+    assert len(rows) == 120 and len({(r["scheme"], r["snr_db"]) for r in rows}) == 120
+
+
+def _sweep(tmp_path, *overrides):
+    cmd = [sys.executable, "-m", "experiments.sweep", f"hydra.run.dir={tmp_path}/out", f"cache_dir={tmp_path}/cache",
+           "progress=false", "model=mlp", "train.epochs=1", "experiment.num_realizations=2", "side_info.mode=free",
+           "experiment.schemes=[clean]", *overrides]
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_sweeps_with_different_snrs_into_one_folder_keep_both(tmp_path):
+    a = _sweep(tmp_path, "experiment.snr_db=[0,5,10,15]")
+    b = _sweep(tmp_path, "experiment.snr_db=[20,25,30,35]")
+    for p in (a, b):
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err[-2000:]
+    rows = list(csv.DictReader(open(tmp_path / "out" / "results.csv")))
+    assert sorted(float(r["snr_db"]) for r in rows) == [0, 5, 10, 15, 20, 25, 30, 35]
+
+
+def test_cut_off_row_is_dropped_with_a_warning_and_recomputed(tmp_path, caplog):
+    path = tmp_path / "results.csv"
+    t = ResultTable(path, KEYS)
+    for i in range(3):
+        t.add({"scheme": "clean", "snr_db": i, "acc_mean": 0.5, "acc_std": 0.1})
+    text = path.read_text()
+    path.write_text(text[: text.rindex("0.5")])            # crash mid-row: "clean,2.0," is left
+    with caplog.at_level(logging.WARNING, logger="airnet"):
+        t2 = ResultTable(path, KEYS)
+    assert "line 4" in caplog.text and "cut off" in caplog.text
+    assert t2.has(scheme="clean", snr_db=1) and not t2.has(scheme="clean", snr_db=2)
+    t2.add({"scheme": "clean", "snr_db": 2, "acc_mean": 0.6, "acc_std": 0.1})
+    assert len(list(csv.DictReader(open(path)))) == 3
+
+
+def test_invalid_accuracy_is_dropped(tmp_path, caplog):
+    path = tmp_path / "results.csv"
+    path.write_text("scheme,snr_db,acc_mean\nclean,0,0.5\nclean,1,oops\nclean,2,nan\n")
+    with caplog.at_level(logging.WARNING, logger="airnet"):
+        t = ResultTable(path, KEYS)
+    assert [r["snr_db"] for r in t.rows] == ["0"] and "not a number" in caplog.text and "not finite" in caplog.text
+
+
+def test_csv_has_lf_line_endings_and_mode_0644(tmp_path):
+    path = tmp_path / "results.csv"
+    old = os.umask(0o022)
+    try:
+        ResultTable(path, KEYS).add({"scheme": "clean", "snr_db": 0, "acc_mean": 0.5})
+    finally:
+        os.umask(old)
+    assert b"\r" not in path.read_bytes()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_corrupt_checkpoint_is_moved_aside_and_retrained(tmp_path, caplog, digits):
+    from conftest import setup_and_options
+    setup, _ = setup_and_options("model=mlp", "train.epochs=1", f"cache_dir={tmp_path}", data=digits)
+    setup.cache.folder = tmp_path
+    first = setup.teacher()
+    (ckpt,) = tmp_path.glob("clean-*.pt")
+    ckpt.write_bytes(b"not a zip file")
+    fresh, _ = setup_and_options("model=mlp", "train.epochs=1", data=digits)
+    fresh.cache.folder = tmp_path
+    with caplog.at_level(logging.WARNING, logger="airnet"):
+        again = fresh.teacher()
+    assert ckpt.name in caplog.text and "retraining" in caplog.text
+    assert (tmp_path / (ckpt.name + ".corrupt")).exists() and ckpt.exists()
+    assert all(torch.equal(p, q) for p, q in zip(first.parameters(), again.parameters()))   # same seed, same model
+
+
+def test_non_finite_weights_are_named_by_count_and_layer():
+    from airnet.models import build_model
+    from airnet.params import ParamLayout, check_weights, model_vector
+    from airnet.transmission import transmit_vector
+    from channels import make_channel
+    torch.manual_seed(0)
+    m = build_model("mlp", (1, 8, 8), 10, hidden=(8,))
+    w = model_vector(m)
+    w[3] = float("nan")
+    w[-1] = float("inf")
+    with pytest.raises(ValueError, match=r"2 non-finite weight value\(s\).*net\.1\.weight: 1, net\.3\.bias: 1"):
+        check_weights(w, ParamLayout.of(m))
+    with pytest.raises(ValueError, match=r"2 non-finite .*flat indices \[3, "):
+        transmit_vector(w, make_channel("awgn"), 10.0)
+    with pytest.raises(ValueError, match="floating point"):
+        check_weights(torch.ones(5, dtype=torch.long))
+    with pytest.raises(ValueError, match="no parameters"):
+        check_weights(torch.zeros(0))
+
+
+def test_model_and_data_of_different_dtypes_are_named(digits):
+    from airnet.evaluation import accuracy_of_vectors
+    from airnet.models import build_model
+    from airnet.params import model_vector
+    m = build_model("mlp", digits.input_shape, 10).double()
+    with pytest.raises(ValueError, match="parameters are torch.float64 but the data is torch.float32"):
+        accuracy_of_vectors(m, model_vector(m)[None], digits.x_test, digits.y_test)
+
+
+def test_channel_layer_passes_all_zero_samples_and_keeps_its_snr():
+    from channels import ChannelLayer, make_channel
+    layer = ChannelLayer(make_channel("rayleigh", block_length=4), 7.5, torch.Generator().manual_seed(0))
+    x = torch.relu(torch.randn(6, 3, 4))
+    x[2] = 0.0                                               # a sample whose ReLUs are all dead
+    x.requires_grad_(True)
+    y = layer(x)
+    y.sum().backward()
+    assert torch.equal(y[2], torch.zeros(3, 4)) and torch.isfinite(y).all() and torch.isfinite(x.grad).all()
+    assert "snr_db=7.5" in repr(layer)
+    other = ChannelLayer(make_channel("rayleigh", block_length=4), 0.0)
+    other.load_state_dict(layer.state_dict())
+    assert float(other.snr_db) == 7.5
+
+
+def _main(tmp_path, *overrides):
+    from experiments.sweep import main
+    cfg = compose(f"cache_dir={tmp_path}/cache", "progress=false", "model=mlp", "train.epochs=1",
+                  "experiment.schemes=[clean]", "experiment.snr_db=[10]", "experiment.num_realizations=2", *overrides)
+    return main(cfg, tmp_path / "out")
+
+
+@pytest.mark.parametrize("override,message", [
+    ("experiment.snr_db=abc", "experiment.snr_db must be finite numbers, got 'abc'"),
+    ("experiment.snr_db=null", "experiment.snr_db must be finite numbers, got None"),
+    ("experiment.bandwidth_ratio=[0]", "experiment.bandwidth_ratio must be positive"),
+    ("seed=abc", "seed must be an integer, got 'abc'"),
+    ("experiment.schemes=[]", "experiment.schemes is empty"),
+    ("experiment.num_realizations=0", "experiment.num_realizations must be at least 1, got 0"),
+    ("+scheme.uep.drawz=3", "unknown option scheme.uep.drawz; did you mean scheme.uep.draws"),
+    ("progress=maybe", "progress must be true or false or 'auto', got 'maybe'"),
+    ("data.name=imagenet", "data: unknown dataset 'imagenet'"),
+    ("channel.equalizer=ml", "channel: unknown equalizer 'ml'"),
+])
+def test_bad_config_values_fail_before_training_naming_the_key(tmp_path, override, message):
+    with pytest.raises(OptionError) as exc:
+        _main(tmp_path, override)
+    assert message in str(exc.value)
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "out" / "results.csv").exists()
+
+
+def test_model_without_parameters_fails_naming_the_model(tmp_path):
+    from airnet.models import MODELS
+    MODELS["empty"] = lambda input_shape, num_classes: torch.nn.Flatten()
+    try:
+        with pytest.raises(OptionError, match="model 'empty' has no parameters"):
+            _main(tmp_path, "model.name=empty", "~model.kwargs.hidden")
+    finally:
+        del MODELS["empty"]
+
+
+def test_zero_epochs_warns(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="airnet"):
+        _main(tmp_path, "train.epochs=0", "side_info.mode=free")
+    assert "train.epochs=0" in caplog.text
+
+
+def _run_dir(*overrides):
+    from hydra import compose as hc, initialize_config_dir
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+    from conftest import CONF
+    import experiments.sweep  # noqa: F401  (registers the run-name resolver)
+    with initialize_config_dir(config_dir=CONF, version_base="1.3"):
+        cfg = hc(config_name="sweep", overrides=list(overrides), return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)
+    return OmegaConf.to_container(cfg.hydra.run, resolve=True)["dir"]
+
+
+def test_override_runs_do_not_nest_in_the_default_folder():
+    plain, other = _run_dir(), _run_dir("channel=rayleigh")
+    assert plain == "outputs/snr_sweep/default" and other == "outputs/snr_sweep/channel=rayleigh"
+    assert not other.startswith(plain + "/")
+    assert _run_dir("channel=rayleigh", "progress=false", "cache_dir=x") == other    # bookkeeping keys ignored
