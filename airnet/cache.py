@@ -23,8 +23,9 @@ class ModelCache:
     they are written atomically, so an interrupted run never leaves a half-written checkpoint.
     """
 
-    def __init__(self, folder: Path | None) -> None:
+    def __init__(self, folder: Path | None, device: torch.device | str = "cpu") -> None:
         self.folder = folder
+        self.device = torch.device(device)
         self._memo: dict[str, Built] = {}
 
     def get(self, label: str, key: dict[str, Any], build: Callable[[], Built],
@@ -58,11 +59,10 @@ class ModelCache:
         self._memo[h] = result
         return result
 
-    @staticmethod
-    def _load(path: Path, new_model: Callable[[], nn.Module]) -> Built | None:
+    def _load(self, path: Path, new_model: Callable[[], nn.Module]) -> Built | None:
         """The checkpoint at ``path``; a corrupt one is moved aside (``*.corrupt``) with a warning, and None."""
         try:
-            blob = torch.load(path, weights_only=True)
+            blob = torch.load(path, weights_only=True, map_location=self.device)
             model = load_vector(new_model(), blob["w"])
             for name, buf in model.named_buffers():
                 buf.copy_(blob["buffers"][name])

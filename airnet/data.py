@@ -27,6 +27,13 @@ class DataSplits:
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.x_train.shape[1:])
 
+    def to(self, device: torch.device | str) -> "DataSplits":
+        """The splits on ``device`` (self when already there)."""
+        if self.x_train.device == torch.device(device):
+            return self
+        t = [getattr(self, f).to(device) for f in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")]
+        return DataSplits(*t, self.num_classes, self.name)
+
 
 def _split_val(x: np.ndarray, y: np.ndarray, val_fraction: float, rng: np.random.Generator):
     if not 0 < val_fraction < 1:

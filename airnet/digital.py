@@ -58,6 +58,7 @@ class Payload:
         ------
         : [K, n], float32 (erased weights and failed realizations are 0)
         """
+        ok = ok.cpu()
         k = ok.shape[0]
         s = self.side.bits if side_counted else 0
         side_ok = ok[:, :s].all(dim=1) if s else torch.ones(k, dtype=torch.bool)
@@ -83,7 +84,8 @@ def build_payload(model: nn.Module, mask: torch.Tensor, bits: int, pruner: Prune
     ``bits_available`` (None if nothing does)."""
     layout = ParamLayout.of(model)
     layer_of = layout.layer_of()
-    w = model_vector(model)
+    w = model_vector(model).cpu()
+    mask = mask.cpu()
     while int(mask.sum()) >= pruner.min_keep:
         side = payload_side_info(pruner, mask, len(layout.names))
         total = (side.bits if side_counted else 0) + int(mask.sum()) * bits
@@ -115,7 +117,7 @@ def rank_payloads(model: nn.Module, bits_available: int, bit_options: tuple[int,
                   side_counted: bool) -> list[tuple[float, Payload]]:
     """Payloads over pruning structures (``pruners`` by name) and bit widths, each with as many weights (strongest
     first, as the pruner selects) as fit, with their error-free validation accuracy; best first."""
-    w = model_vector(model)
+    w = model_vector(model).cpu()
     layers = len(ParamLayout.of(model).names)
     ranked = []
     for structure, pruner in pruners.items():

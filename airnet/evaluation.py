@@ -47,12 +47,13 @@ def accuracy_of_vectors(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {STRATEGIES}")
     model.eval()
     check_model_data(model, x)
+    vecs = vecs.to(x.device)
     layout = ParamLayout.of(model)
     if vecs.shape[1] != layout.total:
         raise ValueError(f"vectors have {vecs.shape[1]} entries, the model has {layout.total} parameters")
     if (pick_strategy(model, vecs.device) if strategy == "auto" else strategy) == "loop":
         return accuracy_of_vectors_loop(model, vecs, x, y, batch_size)
-    correct = torch.zeros(vecs.shape[0], dtype=torch.long)
+    correct = torch.zeros(vecs.shape[0], dtype=torch.long, device=vecs.device)
 
     def predict(v: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
         return call_with_vector(model, v, xb, layout).argmax(dim=-1)
@@ -63,7 +64,7 @@ def accuracy_of_vectors(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y
         for i in range(0, x.shape[0], batch_size):
             pred = batched(vk, x[i:i + batch_size])
             correct[k:k + vk.shape[0]] += (pred == y[i:i + batch_size]).sum(dim=1)
-    return correct.double() / x.shape[0]
+    return correct.double().cpu() / x.shape[0]
 
 
 @torch.no_grad()
@@ -72,12 +73,12 @@ def accuracy_of_vectors_loop(model: nn.Module, vecs: torch.Tensor, x: torch.Tens
     """Same as :func:`accuracy_of_vectors` with a Python loop over the K realizations: [K]."""
     model.eval()
     layout = ParamLayout.of(model)
-    correct = torch.zeros(vecs.shape[0], dtype=torch.long)
+    correct = torch.zeros(vecs.shape[0], dtype=torch.long, device=vecs.device)
     for k, v in enumerate(vecs):
         for i in range(0, x.shape[0], batch_size):
             correct[k] += (call_with_vector(model, v, x[i:i + batch_size], layout).argmax(-1)
                            == y[i:i + batch_size]).sum()
-    return correct.double() / x.shape[0]
+    return correct.double().cpu() / x.shape[0]
 
 
 def evaluate_over_channel(model: nn.Module, w: torch.Tensor, channel: Channel, snr_db: float,

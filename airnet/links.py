@@ -194,7 +194,7 @@ class CapacityTransport:
             p_err = 0.0 if self.payload_bits <= self.channel_uses * c + 1e-9 else 1.0
         else:
             p_err = normal_approximation_error(c, channel.dispersion(snr_db), self.channel_uses, self.payload_bits)
-        ok = torch.rand(k, generator=generator) >= p_err
+        ok = torch.rand(k, generator=generator, device=bits.device) >= p_err
         return bits.clone(), ok[:, None].expand_as(bits).clone()
 
 
@@ -232,13 +232,10 @@ class LDPCTransport:
         K, b = bits.shape
         payload = torch.nn.functional.pad(bits, (0, seg.payload_bits - b)).reshape(K, seg.codewords, -1)
         info = torch.nn.functional.pad(payload, (0, CRC_BITS))      # CRC positions (content irrelevant: ideal CRC)
-        rx = torch.empty_like(info)
-        flat_in, flat_out = info.reshape(-1, seg.k), rx.view(-1, seg.k)
-        per_chunk = max(1, self.chunk_bits // seg.k)
-        codec = _codec(seg.k, seg.n, seg.mcs.bits_per_symbol, self.num_iter)
-        for i in range(0, flat_in.shape[0], per_chunk):
-            flat_out[i:i + per_chunk] = codec.roundtrip(flat_in[i:i + per_chunk], seg.mcs, channel, snr_db,
-                                                         generator)
+        codec = _codec(seg.k, seg.n, seg.mcs.bits_per_symbol, self.num_iter, str(bits.device))
+        per_chunk = max(1, self.chunk_bits // (seg.k * seg.codewords))  # realizations per batch
+        rx = torch.cat([codec.roundtrip(info[i:i + per_chunk], seg.mcs, channel, snr_db, generator)
+                        for i in range(0, K, per_chunk)])
         ok_block = (rx == info).all(dim=-1)                          # [K, C]: ideal CRC check
         rx_payload = rx[..., :seg.k - CRC_BITS].reshape(K, -1)[:, :b]
         ok = ok_block[:, :, None].expand(K, seg.codewords, seg.k - CRC_BITS).reshape(K, -1)[:, :b]
@@ -248,38 +245,40 @@ class LDPCTransport:
 class _Codec:
     """Encoder/decoder/mapper for one (k, n, m); rates below 1/5 repeat the rate-1/5 mother code cyclically."""
 
-    def __init__(self, k: int, n: int, m: int, num_iter: int) -> None:
+    def __init__(self, k: int, n: int, m: int, num_iter: int, device: str = "cpu") -> None:
         from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
         from sionna.phy.mapping import Demapper, Mapper
 
         self.k, self.n, self.m = k, n, m
         n0 = n if k / n >= MIN_MOTHER_RATE else int(math.ceil(k / MIN_MOTHER_RATE))
         self.n0 = n0
-        self.encoder = LDPC5GEncoder(k, n0, num_bits_per_symbol=m if n0 % m == 0 else None)
-        self.decoder = LDPC5GDecoder(self.encoder, num_iter=num_iter, hard_out=True)
-        self.mapper = Mapper("qam", m)
-        self.demapper = Demapper("app", "qam", m)
-        self.cycle = torch.arange(n) % n0
+        self.encoder = LDPC5GEncoder(k, n0, num_bits_per_symbol=m if n0 % m == 0 else None, device=device)
+        self.decoder = LDPC5GDecoder(self.encoder, num_iter=num_iter, hard_out=True, device=device)
+        self.mapper = Mapper("qam", m, device=device)
+        self.demapper = Demapper("app", "qam", m, device=device)
+        self.cycle = torch.arange(n, device=device) % n0
 
     def roundtrip(self, info: torch.Tensor, mcs: MCS, channel: Channel, snr_db: float,
                   generator: torch.Generator) -> torch.Tensor:
-        """Encode info [B, k], map, send each symbol ``mcs.repetitions`` times, demap, combine, decode: [B, k]."""
-        cw = self.encoder(info.float())[:, self.cycle]                  # [B, n]
+        """Encode info [R, C, k] (R realizations of C blocks), map, send each realization's symbols through its
+        own channel realization ``mcs.repetitions`` times, demap, combine the copies' LLRs, decode: [R, C, k]."""
+        r_, c, _ = info.shape
+        cw = self.encoder(info.reshape(r_ * c, self.k).float())[:, self.cycle]      # [R*C, n]
         p = channel.signal_power
-        x = self.mapper(cw).reshape(1, -1) * math.sqrt(p)               # one stream, average energy P
-        r = mcs.repetitions
-        out = channel.apply(x.repeat(1, r), snr_db, generator)         # copies far apart: diversity on fading
+        x = self.mapper(cw).reshape(r_, -1) * math.sqrt(p)                         # [R, C*n/m], energy P
+        reps = mcs.repetitions
+        out = channel.apply(x.repeat(1, reps), snr_db, generator)                  # copies far apart: diversity
         no = out.noise_var / out.h.abs().pow(2) if out.csi else out.noise_var
         llr = self.demapper((out.zf() / math.sqrt(p)).to(torch.complex64),
-                            (no / p).expand(out.y.shape).float())       # [1, r * B * n]
-        llr = llr.reshape(r, -1).sum(0).reshape(info.shape[0], self.n)
-        llr0 = torch.zeros(info.shape[0], self.n0, dtype=llr.dtype).index_add_(1, self.cycle, llr)
-        return self.decoder(llr0)
+                            (no / p).expand(out.y.shape).float())                   # [R, reps * C * n]
+        llr = llr.reshape(r_, reps, c * self.n).sum(1).reshape(r_ * c, self.n)
+        llr0 = torch.zeros(r_ * c, self.n0, dtype=llr.dtype, device=llr.device).index_add_(1, self.cycle, llr)
+        return self.decoder(llr0).reshape(r_, c, self.k)
 
 
 @lru_cache(maxsize=64)
-def _codec(k: int, n: int, m: int, num_iter: int) -> _Codec:
-    return _Codec(k, n, m, num_iter)
+def _codec(k: int, n: int, m: int, num_iter: int, device: str = "cpu") -> _Codec:
+    return _Codec(k, n, m, num_iter, device)
 
 
 def select_robust_mcs(channel: Channel, snr_db: float, k: int, num_iter: int, trials: int, max_repetitions: int,
@@ -292,9 +291,10 @@ def select_robust_mcs(channel: Channel, snr_db: float, k: int, num_iter: int, tr
     ladder = mcs_ladder(max_repetitions)
 
     def clean(mcs: MCS) -> bool:
-        seg = segment_bits(mcs, k - CRC_BITS, k_max=k)
-        t = LDPCTransport(Segmentation(mcs, trials, seg.k, seg.n), num_iter)
-        bits = torch.randint(0, 2, (1, t.payload_bits), generator=generator).float()
+        # one block per realization: every trial sees its own channel draw (on slow fading, blocks of one stream
+        # would share a fade and pass or fail together)
+        t = LDPCTransport(segment_bits(mcs, k - CRC_BITS, k_max=k), num_iter)
+        bits = torch.randint(0, 2, (trials, t.payload_bits), generator=generator, device=generator.device).float()
         return bool(t.send(bits, channel, snr_db, generator)[1].all())
 
     if not clean(ladder[-1]):

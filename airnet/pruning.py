@@ -39,9 +39,9 @@ def magnitude_mask(w: torch.Tensor, keep: int, always_keep: torch.Tensor | None 
     if always_keep is not None:
         if int(always_keep.sum()) > keep:
             raise ValueError(f"{int(always_keep.sum())} weights must always be kept but the budget allows {keep}")
-        score[always_keep] = float("inf")
+        score[always_keep.to(score.device)] = float("inf")
     order = torch.argsort(score, descending=True, stable=True)
-    mask = torch.zeros(n, dtype=torch.bool)
+    mask = torch.zeros(n, dtype=torch.bool, device=w.device)
     mask[order[:keep]] = True
     return mask
 

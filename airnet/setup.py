@@ -38,26 +38,31 @@ class Setup:
     link: LinkOptions
     cache_dir: Path | None = None
     progress: bool = False
+    device: torch.device = torch.device("cpu")
     cache: ModelCache = field(init=False, repr=False)
     side_link: SideLink = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.cache = ModelCache(self.cache_dir)
+        self.device = torch.device(self.device)
+        self.data = self.data.to(self.device)
+        self.cache = ModelCache(self.cache_dir, self.device)
         self.side_link = SideLink(self.channel, config_hash(self.channel_cfg), self.side_info, self.link,
                                   JsonMemo(self.cache_dir) if self.cache_dir else None)
 
     def for_seed(self, seed: int) -> "Setup":
         """The same setup with another training seed (data, channel and options shared)."""
         other = Setup(self.data, self.model_name, self.model_kwargs, self.channel, self.channel_cfg, self.settings,
-                      seed, self.side_info, self.link, self.cache_dir, self.progress)
+                      seed, self.side_info, self.link, self.cache_dir, self.progress, self.device)
         other.side_link = self.side_link    # MCS choices do not depend on the training seed
         return other
 
     def new_model(self) -> nn.Module:
-        """Freshly initialized model, deterministic in ``seed``; the global torch RNG is left as it was."""
+        """Freshly initialized model on the setup's device, deterministic in ``seed`` (initialized on the CPU, so
+        every device starts from the same weights); the global torch RNG is left as it was."""
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            return build_model(self.model_name, self.data.input_shape, self.data.num_classes, **self.model_kwargs)
+            model = build_model(self.model_name, self.data.input_shape, self.data.num_classes, **self.model_kwargs)
+        return model.to(self.device)
 
     @cached_property
     def num_params(self) -> int:
@@ -71,16 +76,18 @@ class Setup:
 
     def generator(self, *tags: Any) -> torch.Generator:
         """A generator seeded from (seed, tags): independent, reproducible streams per purpose."""
-        return torch.Generator().manual_seed(int(config_hash([self.seed, *tags], 15), 16))
+        return torch.Generator(device=self.device).manual_seed(int(config_hash([self.seed, *tags], 15), 16))
 
     def desc(self, text: str) -> str | None:
         """Progress-bar label, or None (no bar) when progress is off."""
         return text if self.progress else None
 
     def key(self, **parts: Any) -> dict[str, Any]:
-        """Cache key parts common to all trained models of this setup."""
+        """Cache key parts common to all trained models of this setup (the device only when it is not the CPU:
+        other devices do not reproduce CPU numbers bit for bit)."""
+        device = {} if self.device.type == "cpu" else {"device": self.device.type}
         return dict(model=self.model_name, model_kwargs=self.model_kwargs, data=self.data.name,
-                    train=vars(self.settings), seed=self.seed, **parts)
+                    train=vars(self.settings), seed=self.seed, **device, **parts)
 
     def trained(self, key: dict[str, Any], build: Callable[[], Built], label: str) -> Built:
         """``build()`` (a model and extra tensors), cached in memory and on disk under ``hash(key)``."""

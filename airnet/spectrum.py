@@ -39,7 +39,7 @@ def importance_ranking(model: nn.Module) -> torch.Tensor:
 
 def nested_mask(ranking: torch.Tensor, keep: int) -> torch.Tensor:
     """Bool mask [n] of the first ``keep`` entries of ``ranking``."""
-    mask = torch.zeros(ranking.numel(), dtype=torch.bool)
+    mask = torch.zeros(ranking.numel(), dtype=torch.bool, device=ranking.device)
     mask[ranking[:keep]] = True
     return mask
 

@@ -131,10 +131,10 @@ class StructuredPruner:
         self.min_keep = int((self.groups.owners < 0).all(dim=1).sum())   # weights outside units are always sent
 
     def select(self, w: torch.Tensor, keep: int) -> torch.Tensor:
-        return self.groups.select(w, keep)
+        return self.groups.select(w.cpu(), keep).to(w.device)
 
     def mask_bits(self, mask: torch.Tensor) -> int:
-        return self.groups.code_bits(self.groups.units_of(mask))
+        return self.groups.code_bits(self.groups.units_of(mask.cpu()))
 
     def expected_mask_bits(self, keep: int) -> int:
         """At most a raw bitmap per layer (the code never exceeds it)."""

@@ -105,7 +105,7 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
     epochs = tqdm(range(settings.epochs), desc=desc, leave=False, disable=desc is None)
     for _ in epochs:
         model.train()
-        perm = torch.randperm(x.shape[0], generator=generator)
+        perm = torch.randperm(x.shape[0], generator=generator, device=generator.device)
         total, count = 0.0, 0
         for i in range(0, x.shape[0], settings.batch_size):
             idx = perm[i:i + settings.batch_size]

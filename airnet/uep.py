@@ -19,7 +19,7 @@ def layer_sensitivity(model: nn.Module, w: torch.Tensor, plan: TransmissionPlan,
     Uses the real delivery path (``plan`` sent at ``snr_db``), ``draws`` independent realizations.
     """
     layout = ParamLayout.of(model)
-    layer_of = layout.layer_of()
+    layer_of = layout.layer_of().to(w.device)
     rx = transmit_vector(w, channel, snr_db, draws, plan, generator)  # [draws, n]
     base = F.cross_entropy(call_with_vector(model, w, x, layout), y)
     sens = torch.zeros(len(layout.names), dtype=torch.float64)

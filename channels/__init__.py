@@ -1,4 +1,5 @@
-"""channels: a PyTorch channel layer for analog transmission (AWGN, Rayleigh/Rician block fading).
+"""channels: a PyTorch channel layer for analog transmission (AWGN, Rayleigh/Rician block fading, OFDM over 3GPP
+TDL/CDL multipath via Sionna).
 
 Independent of airnet; any training code can import it. Symbols are complex tensors [B, n] with a leading batch of
 independent channel realizations; randomness comes from an optional ``torch.Generator``. Channels register
@@ -12,9 +13,11 @@ from channels.power import normalize_power, pair_reals, power_scale, snr_db_to_n
 from channels.registry import available_channels, make_channel, register_channel
 from channels.awgn import AWGNChannel  # noqa: E402  (built-in channels register on import)
 from channels.fading import RayleighChannel, RicianChannel  # noqa: E402
+from channels.ofdm import CDLChannel, OFDMChannel, TDLChannel  # noqa: E402  (Sionna is imported on first use)
 
 __all__ = [
-    "AWGNChannel", "Channel", "ChannelLayer", "ChannelOutput", "RayleighChannel", "RicianChannel",
+    "AWGNChannel", "CDLChannel", "Channel", "ChannelLayer", "ChannelOutput", "OFDMChannel", "RayleighChannel",
+    "RicianChannel", "TDLChannel",
     "available_channels", "channel_uses", "combine", "complex_normal", "make_channel", "normalize_power",
     "pair_reals", "power_scale", "register_channel", "snr_db_to_noise_var", "transmit_reals",
     "transmit_reals_soft", "unpair_reals",

@@ -19,6 +19,8 @@ class AWGNChannel(Channel):
 
     def __init__(self, signal_power: float = 1.0, csi: str = "perfect", equalizer: str = "zf") -> None:
         super().__init__(signal_power=signal_power, csi=csi, equalizer=equalizer)
+        if csi == "estimated":
+            raise ValueError("csi='estimated' needs a fading channel: the AWGN gain is 1 and known")
 
     def gains(self, shape, generator, dtype, device) -> torch.Tensor:
         """Unit gain, broadcast to every symbol: [1, 1] complex."""

@@ -10,7 +10,7 @@ from channels.checks import check_positive, check_symbols
 from channels.power import snr_db_to_noise_var
 
 EQUALIZERS = ("zf", "mmse")
-CSI_MODES = ("perfect", "none")
+CSI_MODES = ("perfect", "estimated", "none")
 
 
 @dataclass
@@ -22,11 +22,13 @@ class ChannelOutput:
     y : [B, n], complex
         Received symbols.
     h : [B, n] or broadcastable to it, complex
-        Channel gains (known to the receiver only when ``csi`` is True).
-    noise_var : [B, 1] or [1, 1], real
-        Noise variance N0 per complex symbol.
+        The gains the receiver equalizes with: the true ones (perfect CSI) or its estimates (estimated CSI);
+        unused when ``csi`` is False.
+    noise_var : [B, n] or broadcastable to it, real
+        The receiver's effective noise variance per complex symbol: N0, plus ``|x|^2`` times the channel
+        estimation error variance with estimated CSI (``y = h_est x + (n - e x)``).
     csi : bool
-        Whether the receiver knows ``h``.
+        Whether the receiver has (true or estimated) gains.
     """
 
     y: torch.Tensor
@@ -65,8 +67,8 @@ class Channel(nn.Module):
     ----------
     signal_power : float
         Average energy ``P`` of a channel input symbol.
-    csi : "perfect" | "none"
-        Receiver channel state information.
+    csi : "perfect" | "estimated" | "none"
+        Receiver channel state information; ``estimated`` spends channel uses on pilots (see :meth:`uses_for`).
     equalizer : "zf" | "mmse"
         Receiver equalizer used by :meth:`forward` (and the combiner picked for repeated symbols).
 
@@ -114,8 +116,26 @@ class Channel(nn.Module):
         """
         raise NotImplementedError(f"{type(self).__name__} does not define gains()")
 
+    def uses_for(self, num_symbols: int) -> int:
+        """Channel uses (resource elements) that ``num_symbols`` data symbols occupy, pilots included.
+
+        Input
+        -----
+        num_symbols : int
+
+        Output
+        ------
+        : int (``num_symbols`` for a channel without pilots)
+        """
+        return int(num_symbols)
+
+    def symbols_in(self, uses: int) -> int:
+        """Data symbols that fit in ``uses`` channel uses (inverse of :meth:`uses_for`)."""
+        return int(uses)
+
     def capacity(self, snr_db: float) -> float:
-        """Shannon capacity in bits per complex channel use at ``snr_db`` for this channel and CSI mode.
+        """Shannon capacity in bits per complex *data* symbol at ``snr_db`` for this channel and CSI mode (pilots,
+        if any, are charged by :meth:`uses_for`).
 
         Every channel must define it: the digital baselines need it, and no generic fallback would be right.
 
@@ -165,16 +185,19 @@ class Channel(nn.Module):
         check_symbols(x)
         if x.dim() == 1:
             x = x.unsqueeze(0)
+        n0 = self.noise_var_of(snr_db, x)
+        h = self.gains(x.shape, generator, x.dtype, x.device)
+        noise = complex_normal(x.shape, generator, x.dtype, x.device) * torch.sqrt(n0)
+        return ChannelOutput(y=h * x + noise, h=h, noise_var=n0, csi=self.csi != "none")
+
+    def noise_var_of(self, snr_db: float | torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """N0 for symbols x [B, n] at ``snr_db`` (scalar or [B]): [B or 1, 1], real dtype of x."""
         n0 = snr_db_to_noise_var(snr_db, self.signal_power).to(device=x.device, dtype=x.real.dtype)
         if n0.dim() == 1:
             if n0.shape[0] not in (1, x.shape[0]):
                 raise ValueError(f"snr_db has {n0.shape[0]} entries but the batch has {x.shape[0]} realizations")
-            n0 = n0.reshape(-1, *([1] * (x.dim() - 1)))
-        else:
-            n0 = n0.reshape([1] * x.dim())
-        h = self.gains(x.shape, generator, x.dtype, x.device)
-        noise = complex_normal(x.shape, generator, x.dtype, x.device) * torch.sqrt(n0)
-        return ChannelOutput(y=h * x + noise, h=h, noise_var=n0, csi=self.csi == "perfect")
+            return n0.reshape(-1, *([1] * (x.dim() - 1)))
+        return n0.reshape([1] * x.dim())
 
     def equalize(self, out: ChannelOutput) -> torch.Tensor:
         """Receiver estimate of x: ZF ``y/h``, MMSE ``h* y/(|h|^2 + N0/P)``, or ``y`` without CSI.

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from channels import make_channel
@@ -157,6 +158,20 @@ class RunOptions:
     progress: bool | Literal["auto"]
     plugins: tuple[str, ...]
     side_info: SideInfoConfig
+    device: Literal["auto", "cpu", "cuda"] | str
+
+    def torch_device(self) -> torch.device:
+        """``auto``: CUDA when available, else the CPU; ``cuda`` without a GPU is an error naming the key."""
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            device = torch.device(self.device)
+        except RuntimeError as exc:
+            raise OptionError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}") from exc
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise OptionError(f"device={self.device!r} but torch sees no CUDA device (torch {torch.__version__}); "
+                              f"use device=cpu or auto")
+        return device
 
     @property
     def show_progress(self) -> bool:
@@ -166,7 +181,7 @@ class RunOptions:
 
 def run_options(cfg: DictConfig) -> RunOptions:
     """Typed top-level options (checked first, so an error names the key the user set)."""
-    keys = ("seed", "cache_dir", "progress", "plugins", "side_info")
+    keys = ("seed", "cache_dir", "progress", "plugins", "side_info", "device")
     return build_options(RunOptions, {k: container(cfg.get(k)) for k in keys}, "")
 
 
@@ -189,7 +204,7 @@ def build_setup(cfg: DictConfig, run: RunOptions, exp: ExperimentOptions) -> Set
     setup = Setup(data=data, model_name=cfg.model.name, model_kwargs=dict(container(cfg.model.kwargs) or {}),
                   channel=channel, channel_cfg=channel_cfg, settings=settings, seed=run.seed, side_info=side_info,
                   link=link, cache_dir=Path(run.cache_dir).expanduser() if run.cache_dir else None,
-                  progress=run.show_progress)
+                  progress=run.show_progress, device=run.torch_device())
     with named("model"):
         if setup.num_params == 0:
             raise OptionError(f"model {cfg.model.name!r} has no parameters: there is nothing to transmit")

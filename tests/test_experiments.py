@@ -60,3 +60,33 @@ def test_bandwidth_sweep_with_techniques_and_baseline(tmp_path):
         (s, b) for s in ("noise_injection", "expansion", "digital_capacity") for b in (0.25, 0.5)}
     assert all(int(row["channel_uses"]) <= int(row["budget_channel_uses"]) for row in rows)
     assert (tmp_path / "out" / "accuracy_vs_bandwidth.png").exists()
+
+
+@pytest.mark.parametrize("channel,experiment", [("tdl", "snr_sweep"), ("cdl", "bandwidth_sweep")])
+def test_ofdm_channels_in_both_sweeps(tmp_path, channel, experiment):
+    # side information free: on this slow, nearly flat channel, side information protected for 64/64 blocks needs a
+    # deep fading margin and would leave almost nothing for the model (see tests/test_side_info.py for counted)
+    r = _run("experiments.sweep", tmp_path, f"experiment={experiment}", f"channel={channel}", "channel.csi=estimated",
+             "side_info.mode=free",
+             "model=mlp", "train.epochs=1", "experiment.snr_db=[10]", "experiment.bandwidth_ratio=[0.5,1.0]",
+             "experiment.design_snr_db=[10]", "experiment.schemes=[noise_injection,pruning_kd_structured]",
+             "scheme.pruning_kd.steps=1", "scheme.pruning_kd.finetune_epochs=1")
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    rows = list(csv.DictReader(open(tmp_path / "out" / "results.csv")))
+    assert len(rows) == 4 and all(row["channel"] == channel for row in rows)
+    assert all(int(row["channel_uses"]) <= int(row["budget_channel_uses"]) for row in rows)
+    assert all(float(row["acc_mean"]) > 0.3 for row in rows)            # chance is 0.1
+
+
+def test_flat_channel_with_estimated_csi_in_the_sweep(tmp_path):
+    r = _run("experiments.sweep", tmp_path, "channel=rayleigh", "channel.csi=estimated", "channel.block_length=16",
+             "model=mlp", "train.epochs=2", "experiment.snr_db=[10]", "experiment.schemes=[noise_injection]")
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+
+
+def test_device_cuda_without_a_gpu_is_a_clear_error(tmp_path):
+    import torch
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    r = _run("experiments.sweep", tmp_path, "device=cuda", "experiment.snr_db=[10]")
+    assert r.returncode == 2 and "device='cuda' but torch sees no CUDA device" in r.stdout + r.stderr

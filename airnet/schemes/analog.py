@@ -27,16 +27,14 @@ class NothingFits(ValueError):
 
 @dataclass
 class Fit:
-    """A plan and its side information that together fit the budget."""
+    """A plan and its side information that together fit the budget; ``channel_uses`` counts the channel's
+    pilots too."""
 
     plan: TransmissionPlan
     info: dict[str, Any]
     side: SideInfo
     transport: Transport
-
-    @property
-    def channel_uses(self) -> int:
-        return self.plan.channel_uses + self.transport.channel_uses
+    channel_uses: int
 
 
 class AnalogScheme(Scheme):
@@ -67,7 +65,7 @@ class AnalogScheme(Scheme):
             parts["mask"] = self.pruner(model).mask_bits(mask)
         reps = plan.repeats
         if bool((reps[mask] != 1).any()):
-            layer_of = ParamLayout.of(model).layer_of()[mask]
+            layer_of = ParamLayout.of(model).layer_of().to(mask.device)[mask]
             per_layer = {}
             for layer, r in zip(layer_of.tolist(), reps[mask].tolist()):
                 if per_layer.setdefault(layer, r) != r:
@@ -89,7 +87,10 @@ class AnalogScheme(Scheme):
             bits = SCALE_BITS + extra_bits + (pruner.expected_mask_bits(keep) if keep < n else 0)
             bits += FACTOR_BITS * layers if factor > 1 else 0
             transport = self.setup.side_link.transport(bits, side_snr_db)
-            return transport is not None and -(-keep * factor // 2) + transport.channel_uses <= self.budget
+            if transport is None:
+                return False
+            symbols = -(-keep * factor // 2) + transport.channel_uses
+            return self.setup.channel.uses_for(symbols) <= self.budget
 
         keep = largest_fitting(min(n, 2 * self.budget // factor), fits)
         if keep < 1:
@@ -109,7 +110,8 @@ class AnalogScheme(Scheme):
                     side = self.side_info(model, planned[0])
                     transport = self.setup.side_link.transport(side.bits, design.side_snr())
                     if transport is not None:
-                        fit = Fit(planned[0], planned[1], side, transport)
+                        uses = self.setup.channel.uses_for(planned[0].channel_uses + transport.channel_uses)
+                        fit = Fit(planned[0], planned[1], side, transport, uses)
                 found[reals] = fit
             return found[reals]
 
@@ -137,9 +139,10 @@ class AnalogScheme(Scheme):
         vecs = transmit_vector(model_vector(model), self.setup.channel, snr_db, num_realizations, fit.plan, generator)
         info = {"params_sent": int(fit.plan.mask.sum()), **expansion_columns(model, fit.plan), **fit.info}
         if not self.setup.side_link.free:
-            bits = torch.randint(0, 2, (num_realizations, fit.side.bits), generator=generator).float()
+            bits = torch.randint(0, 2, (num_realizations, fit.side.bits), generator=generator,
+                                 device=generator.device).float()
             ok = fit.transport.send(bits, self.setup.channel, snr_db, generator)[1].all(dim=1)
-            vecs[~ok] = 0.0
+            vecs[~ok.to(vecs.device)] = 0.0
             info.update(side_info_ok=round(float(ok.float().mean()), 6), side_info_parts=fit.side.describe(),
                         side_info_link=transport_label(fit.transport))
         return Delivery(model, vecs, fit.channel_uses, fit.side.bits, fit.transport.channel_uses, info)
@@ -148,7 +151,7 @@ class AnalogScheme(Scheme):
 def expansion_columns(model: nn.Module, plan: TransmissionPlan) -> dict[str, Any]:
     """``expansion``: mean copies per sent weight (a number); ``expansion_per_layer``: copies of each parameter
     tensor's sent weights, ``/``-separated (0 where none is sent)."""
-    reps, mask = plan.repeats, plan.mask
+    reps, mask = plan.repeats.cpu(), plan.mask.cpu()
     layer_of = ParamLayout.of(model).layer_of()
     per_layer = torch.zeros(int(layer_of.max()) + 1, dtype=torch.long).scatter_reduce(
         0, layer_of[mask], reps[mask], "amax", include_self=True)

@@ -59,6 +59,11 @@ class DigitalScheme(Scheme):
     def side_counted(self) -> bool:
         return not self.setup.side_link.free
 
+    @property
+    def symbols(self) -> int:
+        """Data symbols the budget holds (the channel's pilots take the rest)."""
+        return self.setup.channel.symbols_in(self.budget)
+
     @abstractmethod
     def transport(self, design_snr_db: float) -> tuple[Transport | None, dict[str, Any]]:
         """The link configuration for the design SNR and extra CSV columns."""
@@ -112,7 +117,7 @@ class DigitalScheme(Scheme):
         if payload is None:
             return Delivery(model, torch.zeros(num_realizations, n), 0, info={**info, "params_sent": 0})
         stream = payload.stream_bits(self.side_counted)
-        bits = torch.randint(0, 2, (num_realizations, stream), generator=generator).float()
+        bits = torch.randint(0, 2, (num_realizations, stream), generator=generator, device=generator.device).float()
         ok = transport.send(bits, self.setup.channel, snr_db, generator)[1]
         side_bits = payload.side.bits if self.side_counted else 0
         side_uses = -(-side_bits * transport.channel_uses // max(1, transport.payload_bits))
@@ -120,8 +125,8 @@ class DigitalScheme(Scheme):
                     payload_bits=stream,
                     bits_available=transport.payload_bits, side_info_parts=payload.side.describe(),
                     block_ok=round(float(ok.float().mean()), 6))
-        return Delivery(model, payload.received(ok, self.side_counted), transport.channel_uses, side_bits,
-                        side_uses, info)
+        return Delivery(model, payload.received(ok, self.side_counted),
+                        self.setup.channel.uses_for(transport.channel_uses), side_bits, side_uses, info)
 
 
 @register_scheme("digital_capacity")
@@ -131,7 +136,7 @@ class DigitalCapacity(DigitalScheme):
 
     def transport(self, design_snr_db):
         link = self.setup.link
-        t = CapacityTransport.for_uses(self.setup.channel, design_snr_db, self.budget, link.capacity_model,
+        t = CapacityTransport.for_uses(self.setup.channel, design_snr_db, self.symbols, link.capacity_model,
                                        link.error_probability)
         return t, {"link": link.capacity_model}
 
@@ -156,7 +161,7 @@ class DigitalLDPC(DigitalScheme):
 
     def transport(self, design_snr_db):
         mcs = MCS(-1, self.options.bits_per_symbol, self.options.rate)
-        seg = segment_uses(mcs, self.budget, self.setup.link.k_max)
+        seg = segment_uses(mcs, self.symbols, self.setup.link.k_max)
         t = LDPCTransport(seg, self.setup.link.num_iter) if seg else None
         return t, {"link": transport_label(t) if t else str(mcs)}
 
@@ -200,7 +205,7 @@ class DigitalAMC(DigitalScheme):
         for mcs in mcs_ladder(link.max_repetitions):
             if mcs.efficiency > capacity:
                 continue
-            seg = segment_uses(mcs, self.budget, link.k_max)
+            seg = segment_uses(mcs, self.symbols, link.k_max)
             if seg is None:
                 continue
             t = LDPCTransport(seg, link.num_iter)
@@ -209,7 +214,7 @@ class DigitalAMC(DigitalScheme):
                 continue
             tried += 1
             stream = proxy.stream_bits(self.side_counted)
-            bits = torch.randint(0, 2, (self.options.validation_draws, stream), generator=g).float()
+            bits = torch.randint(0, 2, (self.options.validation_draws, stream), generator=g, device=g.device).float()
             ok = t.send(bits, setup.channel, design_snr_db, g)[1]
             acc = float(accuracy_of_vectors(teacher, proxy.received(ok, self.side_counted),
                                             setup.data.x_val, setup.data.y_val).mean())

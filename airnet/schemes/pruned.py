@@ -190,8 +190,8 @@ class UEP(Expansion):
         if mask is None:
             return None
         layout = ParamLayout.of(model)
-        layer_of = layout.layer_of()
-        sens = self._sensitivity(model, mask, design.snr_db)
+        layer_of = layout.layer_of().to(mask.device)
+        sens = self._sensitivity(model, mask, design.snr_db).to(mask.device)
         sizes = torch.bincount(layer_of[mask], minlength=len(layout.names))
         factors = allocate_expansion(sizes, sens, reals, self.options.max_factor)
         return layer_expansion_plan(mask, layer_of, factors), {}
