@@ -1,6 +1,7 @@
 """Accuracy of received models, vectorized over K channel realizations with ``torch.func.vmap``."""
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -27,31 +28,57 @@ class AccuracyStats:
         return cls(float(accs.mean()), std, tuple(accs.tolist()))
 
 
-STRATEGIES = ("auto", "vmap", "loop")
+STRATEGIES = ("auto", "copy", "vmap", "loop")
+PRECISIONS = ("float32", "bfloat16")
 
 
 def pick_strategy(model: nn.Module, device: torch.device) -> str:
-    """``vmap`` except for convolutional models on CPU, where K-times larger activations make vmap slower
-    than a loop of cache-resident passes (measured in benchmarks/vectorized_eval.py)."""
+    """The fastest measured strategy (benchmarks/evaluation.py): on the CPU, ``copy`` (weights copied into one
+    model, plain forward passes) for convolutional models, whose K-times larger vmap activations fall out of
+    cache, and ``vmap`` for fully connected ones (K realizations become batched matmuls); ``vmap`` on
+    accelerators, where one batched pass fills the device."""
     has_conv = any(isinstance(m, nn.modules.conv._ConvNd) for m in model.modules())
-    return "loop" if has_conv and device.type == "cpu" else "vmap"
+    return "copy" if has_conv and device.type == "cpu" else "vmap"
 
 
 @torch.no_grad()
 def accuracy_of_vectors(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
-                        batch_size: int = 1024, realization_chunk: int = 64, strategy: str = "auto") -> torch.Tensor:
-    """Accuracy of ``model`` with each flat parameter vector in vecs [K, n] on (x [N, ...], y [N]): [K]."""
+                        batch_size: int = 1024, realization_chunk: int = 64, strategy: str = "auto",
+                        precision: str = "float32") -> torch.Tensor:
+    """Accuracy of ``model`` with each flat parameter vector of ``vecs``.
+
+    Input
+    -----
+    model : nn.Module
+    vecs : [K, n], float
+        One parameter vector per channel realization.
+    x : [N, ...], float; y : [N], long
+    strategy : "auto" | "copy" | "vmap" | "loop"
+        Same results, different speed (:func:`pick_strategy`).
+    precision : "float32" | "bfloat16"
+        Scoring precision; bfloat16 (with channels_last for conv nets) is faster and may flip a few
+        borderline predictions (measured in benchmarks/evaluation.py).
+
+    Output
+    ------
+    : [K], float64 accuracies
+    """
     if vecs.dim() != 2:
         raise ValueError(f"vecs must be [K, n], got shape {tuple(vecs.shape)}")
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {STRATEGIES}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose one of {PRECISIONS}")
     model.eval()
     check_model_data(model, x)
     vecs = vecs.to(x.device)
     layout = ParamLayout.of(model)
     if vecs.shape[1] != layout.total:
         raise ValueError(f"vectors have {vecs.shape[1]} entries, the model has {layout.total} parameters")
-    if (pick_strategy(model, vecs.device) if strategy == "auto" else strategy) == "loop":
+    chosen = pick_strategy(model, vecs.device) if strategy == "auto" else strategy
+    if precision == "bfloat16" or chosen == "copy":
+        return _accuracy_by_copy(model, vecs, x, y, batch_size, precision)
+    if chosen == "loop":
         return accuracy_of_vectors_loop(model, vecs, x, y, batch_size)
     correct = torch.zeros(vecs.shape[0], dtype=torch.long, device=vecs.device)
 
@@ -67,10 +94,31 @@ def accuracy_of_vectors(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y
     return correct.double().cpu() / x.shape[0]
 
 
+def _accuracy_by_copy(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y: torch.Tensor, batch_size: int,
+                      precision: str) -> torch.Tensor:
+    """Copy each vector into one working copy of the model and run plain forward passes (no functional_call)."""
+    work = copy.deepcopy(model)
+    params = list(work.parameters())
+    sizes = [p.numel() for p in params]
+    if precision == "bfloat16":
+        work = work.to(torch.bfloat16)
+        x = x.to(torch.bfloat16)
+        if x.dim() == 4:
+            work = work.to(memory_format=torch.channels_last)
+            x = x.contiguous(memory_format=torch.channels_last)
+        params = list(work.parameters())
+    preds = torch.empty(vecs.shape[0], x.shape[0], dtype=torch.long, device=vecs.device)
+    for k, v in enumerate(vecs):
+        torch._foreach_copy_(params, [c.view_as(p) for p, c in zip(params, torch.split(v, sizes))])
+        for i in range(0, x.shape[0], batch_size):
+            preds[k, i:i + batch_size] = work(x[i:i + batch_size]).argmax(-1)
+    return (preds == y).sum(dim=1).double().cpu() / x.shape[0]
+
+
 @torch.no_grad()
 def accuracy_of_vectors_loop(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
                              batch_size: int = 1024) -> torch.Tensor:
-    """Same as :func:`accuracy_of_vectors` with a Python loop over the K realizations: [K]."""
+    """Same as :func:`accuracy_of_vectors` with a Python loop of ``functional_call`` passes: [K]."""
     model.eval()
     layout = ParamLayout.of(model)
     correct = torch.zeros(vecs.shape[0], dtype=torch.long, device=vecs.device)

@@ -233,9 +233,14 @@ class LDPCTransport:
         payload = torch.nn.functional.pad(bits, (0, seg.payload_bits - b)).reshape(K, seg.codewords, -1)
         info = torch.nn.functional.pad(payload, (0, CRC_BITS))      # CRC positions (content irrelevant: ideal CRC)
         codec = _codec(seg.k, seg.n, seg.mcs.bits_per_symbol, self.num_iter, str(bits.device))
-        per_chunk = max(1, self.chunk_bits // (seg.k * seg.codewords))  # realizations per batch
-        rx = torch.cat([codec.roundtrip(info[i:i + per_chunk], seg.mcs, channel, snr_db, generator)
-                        for i in range(0, K, per_chunk)])
+        # bounded batches keep the time linear: whole realizations per batch while they fit, else slices of one
+        # realization's blocks (each slice its own channel draw: independent blocks, as on block fading)
+        blocks = max(1, self.chunk_bits // seg.k)
+        rows = max(1, blocks // seg.codewords)
+        cols = min(seg.codewords, blocks)
+        rx = torch.cat([torch.cat([codec.roundtrip(info[i:i + rows, c:c + cols], seg.mcs, channel, snr_db, generator)
+                                   for c in range(0, seg.codewords, cols)], dim=1)
+                        for i in range(0, K, rows)])
         ok_block = (rx == info).all(dim=-1)                          # [K, C]: ideal CRC check
         rx_payload = rx[..., :seg.k - CRC_BITS].reshape(K, -1)[:, :b]
         ok = ok_block[:, :, None].expand(K, seg.codewords, seg.k - CRC_BITS).reshape(K, -1)[:, :b]
@@ -268,9 +273,8 @@ class _Codec:
         x = self.mapper(cw).reshape(r_, -1) * math.sqrt(p)                         # [R, C*n/m], energy P
         reps = mcs.repetitions
         out = channel.apply(x.repeat(1, reps), snr_db, generator)                  # copies far apart: diversity
-        no = out.noise_var / out.h.abs().pow(2) if out.csi else out.noise_var
         llr = self.demapper((out.zf() / math.sqrt(p)).to(torch.complex64),
-                            (no / p).expand(out.y.shape).float())                   # [R, reps * C * n]
+                            (out.zf_noise_var() / p).float())                       # [R, reps * C * n]
         llr = llr.reshape(r_, reps, c * self.n).sum(1).reshape(r_ * c, self.n)
         llr0 = torch.zeros(r_ * c, self.n0, dtype=llr.dtype, device=llr.device).index_add_(1, self.cycle, llr)
         return self.decoder(llr0).reshape(r_, c, self.k)

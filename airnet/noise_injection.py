@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 
 from channels import Channel
-from airnet.transmission import TransmissionPlan, transmit_vector
+from channels import transmit_reals
+from airnet.transmission import TransmissionPlan, default_combiner, transmit_vector
 
 
 class ChannelNoise:
@@ -36,6 +37,13 @@ class ChannelNoise:
         return lo + (hi - lo) * u
 
     def __call__(self, w: torch.Tensor) -> torch.Tensor:
-        rx = transmit_vector(w.detach(), self.channel, self.draw_snr(), 1, self.plan, self.generator,
-                             self.combiner)[0]
-        return w + (rx - w.detach())
+        # no per-step finiteness check: the training loop stops on a non-finite loss
+        wd = w.detach()
+        if self.plan is None and self.combiner in (None, default_combiner(self.channel)):
+            # every weight once with the receiver's own combining: straight to the channel (what transmit_vector
+            # does for this plan, without its per-call bookkeeping)
+            rx = transmit_reals(wd.unsqueeze(0), self.channel, self.draw_snr(), self.generator, check=False)[0]
+        else:
+            rx = transmit_vector(wd, self.channel, self.draw_snr(), 1, self.plan, self.generator, self.combiner,
+                                 check=False)[0]
+        return w + (rx - wd)

@@ -58,7 +58,8 @@ def budget_for(ratio: float, setup: Setup) -> int:
 def run_sweep(setup: Setup, schemes: Sequence[SchemeRun], snr_db: Sequence[float],
               bandwidth_ratio: Sequence[float], num_realizations: int, table: ResultTable,
               seeds: Sequence[int] = (0,), design_snr_db: Sequence[float | None] = (None,),
-              columns: Mapping[str, Any] | None = None, progress: bool = False) -> list[dict[str, Any]]:
+              columns: Mapping[str, Any] | None = None, progress: bool = False,
+              precision: str = "float32") -> list[dict[str, Any]]:
     """Evaluate every point not yet in ``table``; write one CSV row per point (per training seed).
 
     Points run seed by seed, design by design, ratio by ratio, SNR by SNR, scheme by scheme. Each point's channel
@@ -81,6 +82,8 @@ def run_sweep(setup: Setup, schemes: Sequence[SchemeRun], snr_db: Sequence[float
         SNRs the transmitter designs for; None: matched to each ``snr_db``.
     columns : mapping, optional
         Constant descriptive columns (channel, model, data ...), placed after the key columns.
+    precision : "float32" | "bfloat16"
+        Scoring precision (:func:`airnet.evaluation.accuracy_of_vectors`).
 
     Output
     ------
@@ -106,7 +109,8 @@ def run_sweep(setup: Setup, schemes: Sequence[SchemeRun], snr_db: Sequence[float
         d = scheme.deliver(p.snr_db, num_realizations, s.generator(*tags), p.design_snr_db)
         if d.channel_uses > budget:
             raise RuntimeError(f"scheme {p.run.name} used {d.channel_uses} channel uses, budget is {budget}")
-        stats = AccuracyStats.of(accuracy_of_vectors(d.model, d.vectors, s.data.x_test, s.data.y_test))
+        stats = AccuracyStats.of(accuracy_of_vectors(d.model, d.vectors, s.data.x_test, s.data.y_test,
+                                                     precision=precision))
         accs = stats.per_realization
         table.add(dict(**p.key(), **columns, label=scheme.label(), budget_channel_uses=budget,
                        channel_uses=d.channel_uses, side_info_bits=d.side_info_bits,

@@ -1,6 +1,7 @@
 """The training loop over the flat parameter vector: weight noise, pruning mask, distillation, nested views."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -129,7 +130,11 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
             opt.step()
             if maskf is not None:
                 _apply_mask(model, maskf)
-            total += loss.item() * len(idx)
+            value = loss.item()
+            if not math.isfinite(value):
+                raise FloatingPointError(f"training diverged: the loss is {value} at epoch {len(history) + 1}, "
+                                         f"samples {i}..{i + len(idx) - 1} (lower the learning rate)")
+            total += value * len(idx)
             count += len(idx)
         sched.step()
         history.append(total / max(count, 1))

@@ -7,10 +7,11 @@ use, so a plan with ``m`` transmitted reals needs ``ceil(m/2)`` channel uses.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 
-from channels import Channel, channel_uses, combine, transmit_reals_soft
+from channels import Channel, channel_uses, combine, transmit_reals, transmit_reals_soft
 from airnet.params import check_weights
 
 
@@ -43,10 +44,21 @@ class TransmissionPlan:
         index = torch.cat(rounds) if rounds else torch.zeros(0, dtype=torch.long)
         return cls(index, repeats.numel())
 
-    @property
+    @cached_property
     def repeats(self) -> torch.Tensor:
         """Copies per weight [num_params]."""
         return torch.bincount(self.index, minlength=self.num_params)
+
+    @cached_property
+    def single_copy(self) -> bool:
+        """Whether no weight is sent more than once (no combining needed)."""
+        return bool((self.repeats <= 1).all())
+
+    @cached_property
+    def is_full(self) -> bool:
+        """Whether every weight is sent once, in order (the transmitted stream is the weight vector itself)."""
+        return self.num_reals == self.num_params and bool(
+            torch.equal(self.index, torch.arange(self.num_params, device=self.index.device)))
 
     @property
     def mask(self) -> torch.Tensor:
@@ -73,7 +85,7 @@ def default_combiner(channel: Channel) -> str:
 
 def transmit_vector(w: torch.Tensor, channel: Channel, snr_db: float | torch.Tensor, num_realizations: int = 1,
                     plan: TransmissionPlan | None = None, generator: torch.Generator | None = None,
-                    combiner: str | None = None) -> torch.Tensor:
+                    combiner: str | None = None, check: bool = True) -> torch.Tensor:
     """Deliver weight vector [n] over ``num_realizations`` independent channel draws; return received [K, n].
 
     Power normalization is over the transmitted stream (copies included), so every channel use has mean
@@ -83,7 +95,8 @@ def transmit_vector(w: torch.Tensor, channel: Channel, snr_db: float | torch.Ten
     """
     if w.dim() != 1:
         raise ValueError(f"weight vector must be 1-D, got shape {tuple(w.shape)}")
-    check_weights(w)
+    if check:
+        check_weights(w)
     if num_realizations < 1:
         raise ValueError(f"num_realizations must be >= 1, got {num_realizations}")
     plan = plan or TransmissionPlan.full(w.numel())
@@ -91,8 +104,16 @@ def transmit_vector(w: torch.Tensor, channel: Channel, snr_db: float | torch.Ten
         raise ValueError(f"plan is for {plan.num_params} weights, vector has {w.numel()}")
     if plan.num_reals == 0:
         raise ValueError("transmission plan sends no weights")
-    sent = w[plan.index.to(w.device)].unsqueeze(0).expand(num_realizations, -1)
+    method = combiner or default_combiner(channel)
+    index = plan.index.to(w.device)
+    sent = (w if plan.is_full else w[index]).unsqueeze(0).expand(num_realizations, -1)
+    if plan.single_copy and method == default_combiner(channel):
+        # one copy per weight: the default combiner is the channel's own receiver (ZF = MRC of one copy, MMSE =
+        # LMMSE with the stream's power as prior, raw = average); skip the combining arithmetic
+        est = transmit_reals(sent, channel, snr_db, generator, check=False)    # checked above
+        if plan.is_full:
+            return est
+        return torch.zeros(num_realizations, w.numel(), dtype=est.dtype, device=est.device).index_copy_(1, index, est)
     est, prec = transmit_reals_soft(sent, channel, snr_db, generator)
     prior = sent.pow(2).mean(dim=-1, keepdim=True)
-    return combine(est, prec, plan.index.to(w.device), w.numel(), method=combiner or default_combiner(channel),
-                   prior_var=prior)
+    return combine(est, prec, index, w.numel(), method=method, prior_var=prior)

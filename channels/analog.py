@@ -20,30 +20,44 @@ def channel_uses(num_reals: int) -> int:
 
 
 def transmit_reals(x: torch.Tensor, channel: Channel, snr_db: float | torch.Tensor,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
+                   generator: torch.Generator | None = None, check: bool = True) -> torch.Tensor:
     """Send reals through ``channel`` and undo the power normalization at the receiver.
 
     Input
     -----
     x : [B, m] or [m], float32 | float64
-        Real values; each row is power-normalized on its own and sent as ``ceil(m/2)`` complex symbols.
+        Real values; each row is power-normalized on its own and sent as ``ceil(m/2)`` complex symbols. A row
+        that is all zeros is not sent and comes back as zeros (see :func:`transmit_reals_soft`).
     channel : :class:`channels.Channel`
     snr_db : float or [B], float
     generator : torch.Generator | None
+    check : bool
+        Raise on NaN/inf inputs (callers that already checked pass False).
 
     Output
     ------
     : [B, m], dtype of ``x``
         Equalized (ZF or MMSE, as the channel's receiver), de-normalized estimates.
     """
-    est, _ = transmit_reals_soft(x, channel, snr_db, generator, equalize=True)
-    return est
+    if x.dim() == 1:
+        x = x.unsqueeze(0)
+    if check and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{int((~torch.isfinite(x)).sum())} non-finite value(s) (NaN or inf) cannot be transmitted")
+    fast = channel.receive_reals(x, snr_db, generator)
+    if fast is not None:
+        return fast.to(x.dtype)
+    out, a, silent, x = _send(x, channel, snr_db, generator, check=False)
+    return _received(channel.equalize(out), a, silent, x)
 
 
 def transmit_reals_soft(x: torch.Tensor, channel: Channel, snr_db: float | torch.Tensor,
                         generator: torch.Generator | None = None,
                         equalize: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Send reals and return soft estimates with their precisions, for receivers that combine copies.
+
+    A row that is all zeros (e.g. a sample after dead ReLUs) is not sent: it has no power to normalize, it costs
+    no energy, and its scale of 0 (which the receiver needs per row anyway) tells the receiver, which outputs
+    zeros for it; no gradient flows through it.
 
     Input
     -----
@@ -62,16 +76,31 @@ def transmit_reals_soft(x: torch.Tensor, channel: Channel, snr_db: float | torch
         Inverse noise variance of each ZF estimate, ``2|h|^2 a^2 / N0``, ready for
         :func:`channels.combining.combine`.
     """
+    out, a, silent, x = _send(x, channel, snr_db, generator)
+    est = _received(channel.equalize(out) if equalize else out.zf(), a, silent, x)
+    p = out.precision()
+    prec = unpair_reals(torch.complex(p, p), x.shape[-1]) * 2.0 * a.pow(2)
+    return est, prec.to(x.dtype)
+
+
+def _send(x: torch.Tensor, channel: Channel, snr_db, generator, check: bool = True):
+    """Normalize, pair and send reals [B, m]: (channel output, scale [B, 1], silent rows [B, 1], x [B, m])."""
     if x.dim() == 1:
         x = x.unsqueeze(0)
-    if not bool(torch.isfinite(x).all()):
+    if check and not bool(torch.isfinite(x).all()):
         raise ValueError(f"{int((~torch.isfinite(x)).sum())} non-finite value(s) (NaN or inf) cannot be transmitted")
-    m = x.shape[-1]
     a = power_scale(x, channel.signal_power)
     silent = a == 0                                     # all-zero rows: nothing to send, received as zeros
-    a = torch.where(silent, torch.ones_like(a), a)
-    out = channel.apply(pair_reals(x * a), snr_db, generator)
-    z = channel.equalize(out) if equalize else out.zf()
-    est = torch.where(silent, torch.zeros_like(x), unpair_reals(z, m) / a)
-    prec = unpair_reals(torch.complex(out.precision(), out.precision()), m) * 2.0 * a.pow(2)
-    return est.to(x.dtype), prec.to(x.dtype)
+    if bool(silent.any()):
+        a = torch.where(silent, torch.ones_like(a), a)
+    else:
+        silent = None
+    return channel.apply(pair_reals(x * a), snr_db, generator), a, silent, x
+
+
+def _received(z: torch.Tensor, a: torch.Tensor, silent: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
+    """De-normalized reals [B, m] from received symbols z [B, ceil(m/2)]."""
+    est = unpair_reals(z, x.shape[-1]) / a
+    if silent is not None:
+        est = torch.where(silent, torch.zeros_like(est), est)
+    return est.to(x.dtype)

@@ -1,6 +1,8 @@
 """Additive white Gaussian noise channel: ``y = x + n``, ``n ~ CN(0, N0)``."""
 from __future__ import annotations
 
+import math
+
 import torch
 
 from channels.base import Channel
@@ -22,9 +24,24 @@ class AWGNChannel(Channel):
         if csi == "estimated":
             raise ValueError("csi='estimated' needs a fading channel: the AWGN gain is 1 and known")
 
-    def gains(self, shape, generator, dtype, device) -> torch.Tensor:
-        """Unit gain, broadcast to every symbol: [1, 1] complex."""
-        return torch.ones((1,) * len(shape), dtype=dtype, device=device)
+    def gains(self, shape, generator, dtype, device) -> None:
+        """A known unit gain: None (the receiver skips multiplying and dividing by 1)."""
+        return None
+
+    def receive_reals(self, x, snr_db, generator):
+        """Fused AWGN path of :func:`channels.transmit_reals`: ``x + sqrt(mean(x^2) N0/P) z`` per row, with the same
+        standard normals in the same order as the generic path (pairs of reals share a complex symbol), so
+        results match it up to float rounding; an all-zero row has sigma 0 and comes back as zeros."""
+        if not isinstance(snr_db, (int, float)) or isinstance(snr_db, bool) or not math.isfinite(snr_db):
+            return None
+        b, m = x.shape
+        n0_over_p = 10.0 ** (-snr_db / 10.0)
+        z = torch.randn(b, m + (m % 2), generator=generator, dtype=x.dtype, device=x.device)
+        sigma = x.pow(2).mean(dim=-1, keepdim=True).mul_(n0_over_p).sqrt_()
+        est = torch.addcmul(x, sigma, z[:, :m] if m % 2 else z)
+        if self.equalizer == "mmse" and self.csi != "none":
+            est = est.mul_(1.0 / (1.0 + n0_over_p))
+        return est
 
     def capacity(self, snr_db: float) -> float:
         """``log2(1 + SNR)`` bits per channel use."""

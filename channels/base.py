@@ -1,6 +1,7 @@
 """Channel base class and the receiver-side view of one transmission (:class:`ChannelOutput`)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -21,40 +22,69 @@ class ChannelOutput:
     ----------
     y : [B, n], complex
         Received symbols.
-    h : [B, n] or broadcastable to it, complex
+    h : complex, broadcastable to [B, n]; or [B, n_blocks, 1] when ``block_length`` is set
         The gains the receiver equalizes with: the true ones (perfect CSI) or its estimates (estimated CSI);
-        unused when ``csi`` is False.
+        unused when ``csi`` is False. ``None`` means a known unit gain (AWGN). Block fading keeps one gain per
+        block (``block_length`` symbols each) instead of a full-size copy; :meth:`gains` expands it.
     noise_var : [B, n] or broadcastable to it, real
         The receiver's effective noise variance per complex symbol: N0, plus ``|x|^2`` times the channel
         estimation error variance with estimated CSI (``y = h_est x + (n - e x)``).
     csi : bool
         Whether the receiver has (true or estimated) gains.
+    block_length : int or None
     """
 
     y: torch.Tensor
-    h: torch.Tensor
+    h: torch.Tensor | None
     noise_var: torch.Tensor
     csi: bool = True
+    block_length: int | None = None
+
+    def _blocks(self, t: torch.Tensor) -> torch.Tensor:
+        """A [B, n] tensor as [B, n_blocks, block_length] (zero-padded)."""
+        b, n = t.shape
+        nb = self.h.shape[1]
+        pad = nb * self.block_length - n
+        return (torch.nn.functional.pad(t, (0, pad)) if pad else t).reshape(b, nb, self.block_length)
+
+    def _flat(self, t: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`_blocks`: [B, n_blocks, L] -> [B, n]."""
+        return t.reshape(t.shape[0], -1)[:, :self.y.shape[-1]]
+
+    def per_symbol(self, per_gain: torch.Tensor) -> torch.Tensor:
+        """A function of the gains (same layout as ``h``) multiplied onto ``y`` symbol by symbol: [B, n]."""
+        if self.block_length is None:
+            return per_gain * self.y
+        return self._flat(per_gain * self._blocks(self.y))
+
+    def gains(self) -> torch.Tensor:
+        """The receiver's gains, full size: [B, n] complex (ones for a known unit gain)."""
+        if self.h is None:
+            return torch.ones_like(self.y)
+        if self.block_length is None:
+            return self.h.expand(self.y.shape)
+        return self._flat(self.h.expand(-1, -1, self.block_length))
 
     def zf(self) -> torch.Tensor:
-        """Zero-forcing estimate ``y/h`` (raw ``y`` without CSI).
+        """Zero-forcing estimate ``y/h`` (raw ``y`` without CSI or with a unit gain).
 
         Output
         ------
         : [B, n], complex
         """
-        return self.y / self.h if self.csi else self.y
+        if not self.csi or self.h is None:
+            return self.y
+        return self.per_symbol(1.0 / self.h)
 
     def precision(self) -> torch.Tensor:
-        """Inverse noise variance per complex symbol of :meth:`zf`: ``|h|^2/N0`` (``1/N0`` without CSI).
-
-        Output
-        ------
-        : [B, n], real
-        """
-        if not self.csi:
+        """Inverse noise variance per complex symbol of :meth:`zf`: ``|h|^2/N0`` (``1/N0`` without CSI); [B, n]."""
+        if not self.csi or self.h is None:
             return (1.0 / self.noise_var).expand(self.y.shape)
-        return (self.h.abs() ** 2 / self.noise_var).expand(self.y.shape)
+        return self.gains().abs() ** 2 / self.noise_var
+
+    def zf_noise_var(self) -> torch.Tensor:
+        """Noise variance of :meth:`zf` per symbol, ``N0/|h|^2``: [B, n] real."""
+        return (1.0 / self.precision()).expand(self.y.shape)
 
 
 class Channel(nn.Module):
@@ -187,11 +217,16 @@ class Channel(nn.Module):
             x = x.unsqueeze(0)
         n0 = self.noise_var_of(snr_db, x)
         h = self.gains(x.shape, generator, x.dtype, x.device)
-        noise = complex_normal(x.shape, generator, x.dtype, x.device) * torch.sqrt(n0)
-        return ChannelOutput(y=h * x + noise, h=h, noise_var=n0, csi=self.csi != "none")
+        y = complex_normal(x.shape, generator, x.dtype, x.device, scale=torch.sqrt(n0))
+        y = y.add_(x) if h is None else y.addcmul_(h, x)
+        return ChannelOutput(y=y, h=h, noise_var=n0, csi=self.csi != "none")
 
     def noise_var_of(self, snr_db: float | torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """N0 for symbols x [B, n] at ``snr_db`` (scalar or [B]): [B or 1, 1], real dtype of x."""
+        if isinstance(snr_db, (int, float)) and not isinstance(snr_db, bool) and math.isfinite(snr_db):
+            # the common case (training steps): no tensor round trip
+            return torch.full([1] * x.dim(), self.signal_power / 10.0 ** (snr_db / 10.0), dtype=x.real.dtype,
+                              device=x.device)
         n0 = snr_db_to_noise_var(snr_db, self.signal_power).to(device=x.device, dtype=x.real.dtype)
         if n0.dim() == 1:
             if n0.shape[0] not in (1, x.shape[0]):
@@ -213,8 +248,20 @@ class Channel(nn.Module):
         if not out.csi:
             return out.y
         if self.equalizer == "zf":
-            return out.y / out.h
-        return out.h.conj() * out.y / (out.h.abs() ** 2 + out.noise_var / self.signal_power)
+            return out.zf()
+        if out.h is None:                                # unit gain: a scalar shrinkage
+            return out.y / (1.0 + out.noise_var / self.signal_power)
+        if out.block_length is not None and out.noise_var.numel() <= out.y.shape[0]:
+            n0 = out.noise_var.reshape(-1, 1, 1)         # one weight per block
+            return out.per_symbol(out.h.conj() / (out.h.abs() ** 2 + n0 / self.signal_power))
+        h = out.gains()
+        return h.conj() * out.y / (h.abs() ** 2 + out.noise_var / self.signal_power)
+
+    def receive_reals(self, x: torch.Tensor, snr_db: float | torch.Tensor,
+                      generator: torch.Generator | None) -> torch.Tensor | None:
+        """A channel's own fast path for :func:`channels.transmit_reals` (x [B, m] float, checked), or None to use
+        the generic path."""
+        return None
 
     def forward(self, x: torch.Tensor, snr_db: float | torch.Tensor,
                 generator: torch.Generator | None = None) -> torch.Tensor:
@@ -226,14 +273,16 @@ class Channel(nn.Module):
 
 
 def complex_normal(shape: torch.Size | tuple[int, ...], generator: torch.Generator | None,
-                   dtype: torch.dtype = torch.complex64, device: torch.device | str | None = None) -> torch.Tensor:
-    """CN(0, 1) samples (variance 1/2 per real dimension).
+                   dtype: torch.dtype = torch.complex64, device: torch.device | str | None = None,
+                   scale: torch.Tensor | float | None = None) -> torch.Tensor:
+    """CN(0, scale^2) samples (variance scale^2/2 per real dimension), scaled in one in-place pass.
 
     Input
     -----
     shape : tuple of int
     generator : torch.Generator | None
     dtype : torch.complex64 | torch.complex128
+    scale : float or real tensor broadcastable to ``shape`` (default 1)
 
     Output
     ------
@@ -241,4 +290,6 @@ def complex_normal(shape: torch.Size | tuple[int, ...], generator: torch.Generat
     """
     real_dtype = torch.float64 if dtype == torch.complex128 else torch.float32
     z = torch.randn(*shape, 2, generator=generator, dtype=real_dtype, device=device)
-    return torch.view_as_complex(z) * (0.5 ** 0.5)
+    factor = 0.5 ** 0.5 if scale is None else torch.as_tensor(scale, dtype=real_dtype, device=z.device) * 0.5 ** 0.5
+    z.mul_(factor.unsqueeze(-1) if isinstance(factor, torch.Tensor) and factor.dim() else factor)
+    return torch.view_as_complex(z)

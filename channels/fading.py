@@ -47,10 +47,23 @@ class RayleighChannel(Channel):
         return complex_normal((*lead, blocks), generator, dtype, device) * std + los
 
     def gains(self, shape, generator, dtype, device) -> torch.Tensor:
-        """Block-constant gains [B, n] complex (independent across blocks and realizations)."""
+        """Block-constant gains [B, n] complex (independent across blocks and realizations), full size."""
         *lead, n = shape
         h = self.block_gains(tuple(lead), math.ceil(n / self.block_length), generator, dtype, device)
         return h.repeat_interleave(self.block_length, dim=-1)[..., :n]
+
+    def _apply_blocks(self, x: torch.Tensor, snr_db, generator) -> ChannelOutput:
+        """Perfect CSI or none: one gain per block, broadcast over a [B, blocks, L] view (no full-size gains)."""
+        b, n = x.shape
+        n0 = self.noise_var_of(snr_db, x)
+        nb = math.ceil(n / self.block_length)
+        h = self.block_gains((b,), nb, generator, x.dtype, x.device).unsqueeze(-1)       # [B, nb, 1]
+        pad = nb * self.block_length - n
+        xb = (torch.nn.functional.pad(x, (0, pad)) if pad else x).reshape(b, nb, self.block_length)
+        noise = complex_normal((b, n), generator, x.dtype, x.device, scale=torch.sqrt(n0))
+        nbk = (torch.nn.functional.pad(noise, (0, pad)) if pad else noise).reshape(b, nb, self.block_length)
+        y = nbk.addcmul_(h, xb).reshape(b, -1)[:, :n]
+        return ChannelOutput(y=y, h=h, noise_var=n0, csi=self.csi != "none", block_length=self.block_length)
 
     @property
     def data_per_block(self) -> int:
@@ -70,11 +83,11 @@ class RayleighChannel(Channel):
 
     def apply(self, x: torch.Tensor, snr_db: float | torch.Tensor,
               generator: torch.Generator | None = None) -> ChannelOutput:
-        if self.csi != "estimated":
-            return super().apply(x, snr_db, generator)
         check_symbols(x)
         if x.dim() == 1:
             x = x.unsqueeze(0)
+        if self.csi != "estimated":
+            return self._apply_blocks(x, snr_db, generator)
         b, n = x.shape
         n0 = self.noise_var_of(snr_db, x)
         blocks = math.ceil(n / self.data_per_block)

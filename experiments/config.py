@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import importlib
 import logging
 import math
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,6 +160,17 @@ class RunOptions:
     plugins: tuple[str, ...]
     side_info: SideInfoConfig
     device: Literal["auto", "cpu", "cuda"] | str
+    threads: int | Literal["auto"]
+    eval_precision: Literal["float32", "bfloat16"]
+
+    def torch_threads(self, num_params: int) -> int:
+        """Intra-op threads: ``auto`` is 1 for models under a million parameters, whose tiny ops gain nothing
+        from more threads and thrash when several jobs share the cores; larger models get every core."""
+        if self.threads == "auto":
+            return 1 if num_params < 1_000_000 else (os.cpu_count() or 1)
+        if self.threads < 1:
+            raise OptionError(f"threads must be a positive integer or auto, got {self.threads}")
+        return self.threads
 
     def torch_device(self) -> torch.device:
         """``auto``: CUDA when available, else the CPU; ``cuda`` without a GPU is an error naming the key."""
@@ -181,7 +193,7 @@ class RunOptions:
 
 def run_options(cfg: DictConfig) -> RunOptions:
     """Typed top-level options (checked first, so an error names the key the user set)."""
-    keys = ("seed", "cache_dir", "progress", "plugins", "side_info", "device")
+    keys = ("seed", "cache_dir", "progress", "plugins", "side_info", "device", "threads", "eval_precision")
     return build_options(RunOptions, {k: container(cfg.get(k)) for k in keys}, "")
 
 

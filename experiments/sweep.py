@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import hydra
+import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
@@ -38,11 +39,13 @@ def main(cfg: DictConfig, out: Path | None = None) -> list[dict]:
     exp = experiment_options(cfg)
     schemes = scheme_runs(cfg, exp)
     setup = build_setup(cfg, run, exp)
+    torch.set_num_threads(run.torch_threads(setup.num_params))
     table = ResultTable(out / "results.csv", KEY_COLUMNS)
     rows = run_sweep(setup, schemes, exp.snr_db, exp.bandwidth_ratio, exp.num_realizations, table,
                      seeds=exp.seeds, design_snr_db=exp.design_snr_db,
                      columns=dict(channel=cfg.channel.name, model=cfg.model.name, data=cfg.data.name,
-                                  side_info_mode=run.side_info.mode), progress=run.show_progress)
+                                  side_info_mode=run.side_info.mode), progress=run.show_progress,
+                     precision=run.eval_precision)
     title = f"{cfg.model.name} on {cfg.data.name}, {cfg.channel.name} channel, {exp.num_realizations} realizations"
     paths = plot_accuracy(rows, exp.x, out / f"accuracy_vs_{'snr' if exp.x == 'snr_db' else 'bandwidth'}",
                           title=title, xlabel=XLABELS[exp.x], panel=exp.panel,

@@ -90,3 +90,16 @@ def test_device_cuda_without_a_gpu_is_a_clear_error(tmp_path):
         pytest.skip("this machine has a GPU")
     r = _run("experiments.sweep", tmp_path, "device=cuda", "experiment.snr_db=[10]")
     assert r.returncode == 2 and "device='cuda' but torch sees no CUDA device" in r.stdout + r.stderr
+
+
+def test_parallel_multirun_with_joblib_merges_into_one_csv_and_resumes(tmp_path):
+    args = [sys.executable, "-m", "experiments.sweep", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
+            "experiment.snr_db=[0],[10]", "model=mlp", "train.epochs=1", "experiment.num_realizations=2",
+            "experiment.schemes=[clean]", f"hydra.sweep.dir={tmp_path}/multi", "hydra.sweep.subdir=shared",
+            f"cache_dir={tmp_path}/cache", "progress=false"]
+    for attempt in range(2):                             # the second run resumes: nothing is recomputed
+        r = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    rows = list(csv.DictReader(open(tmp_path / "multi" / "shared" / "results.csv")))
+    assert sorted(float(row["snr_db"]) for row in rows) == [0.0, 10.0]
+    assert (r.stdout + r.stderr).count("skipping 1 finished points") == 2

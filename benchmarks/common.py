@@ -1,0 +1,50 @@
+"""Shared helpers: best-of-n timing and the result figure."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass
+class Figure:
+    """One measured figure: ``value`` against ``reference`` (same unit), their ratio, and the issue's target."""
+
+    name: str
+    value: float
+    reference: float
+    unit: str
+    reference_name: str
+    target: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.value / self.reference if self.reference else float("nan")
+
+    def row(self) -> str:
+        return (f"{self.name:<52} {self.value:>10.4g} {self.unit:<4} vs {self.reference_name:<22} "
+                f"{self.reference:>10.4g}  ratio {self.ratio:6.2f}x  {self.target}")
+
+
+def best_of(fn: Callable[[], object], repeats: int = 3) -> float:
+    """Shortest wall time of ``repeats`` calls after one warm-up call (seconds)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int = 3) -> dict[str, float]:
+    """Best times of several functions measured in alternation, so load changes hit all of them alike."""
+    for fn in fns.values():
+        fn()
+    best = {k: float("inf") for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            best[k] = min(best[k], time.perf_counter() - t)
+    return best

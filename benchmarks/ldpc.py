@@ -1,0 +1,24 @@
+"""LDPC + QAM chain cost per weight at 10k, 100k, 1M weights (8-bit codes, 16-QAM rate 1/2, blocks <= 8448 bits)."""
+from __future__ import annotations
+
+import torch
+
+from benchmarks.common import Figure, best_of
+
+
+def run(quick: bool = False) -> list[Figure]:
+    from channels import make_channel
+    from airnet.links import MCS, LDPCTransport, segment_bits
+
+    ch = make_channel("awgn")
+    sizes = (10_000, 100_000) if quick else (10_000, 100_000, 1_000_000)
+    per_weight = {}
+    for weights in sizes:
+        t = LDPCTransport(segment_bits(MCS(-1, 4, 0.5), weights * 8, 8448), num_iter=20)
+        bits = torch.randint(0, 2, (1, weights * 8), generator=torch.Generator().manual_seed(0)).float()
+        g = torch.Generator().manual_seed(1)
+        repeats = 1 if weights >= 1_000_000 else 2
+        per_weight[weights] = best_of(lambda: t.send(bits, ch, 12.0, g), repeats=repeats) / weights
+    ref = per_weight[sizes[0]]
+    return [Figure(f"LDPC chain time per weight, {w:,} weights", per_weight[w] * 1e6, ref * 1e6, "us",
+                   f"per weight at {sizes[0]:,}", "target 0.8-1.2") for w in sizes[1:]]
