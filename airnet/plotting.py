@@ -35,13 +35,15 @@ def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, 
         Column on the x-axis.
     out_stem : path
         Writes ``<out_stem>.png`` and ``<out_stem>.pdf`` (fonts embedded) atomically.
-    widths : (inches per panel, height)
+    widths : (inches per panel, axes height)
+        Figures narrower than 5 inches in all put the legend under the axes, in a smaller font.
 
     Output
     ------
     : list of the written paths
     """
     import logging
+    import textwrap
 
     import matplotlib
 
@@ -56,41 +58,57 @@ def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, 
     curves = list(dict.fromkeys(curve_label(r) for r in rows))
     # 11 markers x 4 line styles cycle together: coprime lengths give 44 distinct (marker, style) pairs
     styles = {c: (MARKERS[i % len(MARKERS)], LINESTYLES[i % len(LINESTYLES)]) for i, c in enumerate(curves)}
-    fig, axes = plt.subplots(1, len(panels), figsize=(widths[0] * len(panels), widths[1]), squeeze=False,
-                             sharey=True)
-    estimators, tests = set(), set()
-    for ax, pv in zip(axes[0], panels):
-        sub = [r for r in rows if panel is None or float(r[panel]) == pv]
-        for curve in curves:
-            pts = group_rows([r for r in sub if curve_label(r) == curve], [x])
-            if not pts:
-                continue
-            xs = sorted(pts)
-            est = [estimate(pts[v]) for v in xs]
-            estimators.update(e.estimator for e in est)
-            tests.update(int(r.get("test_size", 0) or 0) for v in xs for r in pts[v])
-            marker, ls = styles[curve]
-            line, = ax.plot([v[0] for v in xs], [e.mean for e in est], marker=marker, ls=ls, ms=4, lw=1.2,
-                            label=curve)
-            ax.fill_between([v[0] for v in xs], [max(0.0, e.low) for e in est], [min(1.0, e.high) for e in est],
-                            color=line.get_color(), alpha=0.15, lw=0)
-        if chance is not None:
-            ax.axhline(chance, color="grey", ls=":", lw=1, label="chance")
-        ax.set_xlabel(xlabel or x)
-        ax.grid(alpha=0.3)
-        if pv is not None:
-            ax.set_title(panel_title(panel, pv), fontsize=10)
-    axes[0][0].set_ylabel("test accuracy")
-    axes[0][0].set_ylim(0, 1.02)
-    axes[0][-1].legend(fontsize=7, loc="lower right")
-    if title:
-        fig.suptitle(title, fontsize=10)
-    sizes = ", ".join(str(t) for t in sorted(tests) if t)
-    caption = "bands: " + "; ".join(sorted(estimators)) + (f"; test set: {sizes} images" if sizes else "")
-    fig.text(0.01, 0.005, caption, fontsize=6.5, color="0.3", ha="left", va="bottom")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    paths = [atomic_write(Path(f"{out_stem}.{ext}"), lambda p, e=ext: fig.savefig(p, format=e, dpi=150))
-             for ext in ("png", "pdf")]
+    total_width = widths[0] * len(panels)
+    narrow = total_width < 5.0
+    font = 7 if narrow else 9
+    legend_rows = len(curves) + (chance is not None)
+    height = widths[1] + (0.16 * legend_rows + 0.3 if narrow else 0.3)
+    with plt.rc_context({"font.size": font, "axes.titlesize": font + 1, "legend.fontsize": font - 1}):
+        fig, axes = plt.subplots(1, len(panels), figsize=(total_width, height), squeeze=False, sharey=True,
+                                 layout="constrained")
+        estimators, tests = set(), set()
+        for ax, pv in zip(axes[0], panels):
+            sub = [r for r in rows if panel is None or float(r[panel]) == pv]
+            for curve in curves:
+                pts = group_rows([r for r in sub if curve_label(r) == curve], [x])
+                if not pts:
+                    continue
+                xs = sorted(pts)
+                est = [estimate(pts[v]) for v in xs]
+                estimators.update(e.estimator for e in est)
+                tests.update(int(r.get("test_size", 0) or 0) for v in xs for r in pts[v])
+                marker, ls = styles[curve]
+                line, = ax.plot([v[0] for v in xs], [e.mean for e in est], marker=marker, ls=ls, ms=3.5, lw=1.1,
+                                label=curve)
+                ax.fill_between([v[0] for v in xs], [max(0.0, e.low) for e in est],
+                                [min(1.0, e.high) for e in est], color=line.get_color(), alpha=0.15, lw=0)
+            if chance is not None:
+                ax.axhline(chance, color="grey", ls=":", lw=1, label="chance")
+            ax.set_xlabel(xlabel or x)
+            ax.grid(alpha=0.3)
+            if pv is not None:
+                ax.set_title(panel_title(panel, pv))
+        axes[0][0].set_ylabel("test accuracy")
+        axes[0][0].set_ylim(0, 1.02)
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        for ax in axes[0][1:]:
+            for h, lab in zip(*ax.get_legend_handles_labels()):
+                if lab not in labels:
+                    handles.append(h)
+                    labels.append(lab)
+        sizes = ", ".join(str(t) for t in sorted(tests) if t)
+        caption = ("bands: " + "; ".join(sorted(estimators)) + (f"; test set: {sizes} images" if sizes else ""))
+        caption = "\n".join(textwrap.wrap(caption, width=int(total_width * 20)))
+        if narrow:                                   # legend under the axes, the caption as its title
+            legend = fig.legend(handles, labels, loc="outside lower center", ncols=1, frameon=False, title=caption,
+                                title_fontsize=font - 2)
+            legend.get_title().set_color("0.3")
+        else:
+            axes[0][-1].legend(handles, labels, loc="lower right")
+            fig.supxlabel(caption, fontsize=font - 2, color="0.3")
+        if title:
+            fig.suptitle(title)
+        paths = [atomic_write(Path(f"{out_stem}.{ext}"), lambda p, e=ext: fig.savefig(p, format=e, dpi=200))
+                 for ext in ("png", "pdf")]
     plt.close(fig)
     return paths
-
