@@ -27,6 +27,9 @@ class ChannelNoise:
             self.snr_range = None
         self.snr_db = snr_db
         self.channel, self.plan, self.generator, self.combiner = channel, plan, generator, combiner
+        # every weight once with the receiver's own combining: straight to the channel, skipping transmit_vector's
+        # per-call bookkeeping (the same delivery for this plan)
+        self.direct = plan is None and combiner in (None, default_combiner(channel))
 
     def draw_snr(self) -> float:
         """SNR used for the next perturbation (dB)."""
@@ -39,10 +42,12 @@ class ChannelNoise:
     def __call__(self, w: torch.Tensor) -> torch.Tensor:
         # no per-step finiteness check: the training loop stops on a non-finite loss
         wd = w.detach()
-        if self.plan is None and self.combiner in (None, default_combiner(self.channel)):
-            # every weight once with the receiver's own combining: straight to the channel (what transmit_vector
-            # does for this plan, without its per-call bookkeeping)
-            rx = transmit_reals(wd.unsqueeze(0), self.channel, self.draw_snr(), self.generator, check=False)[0]
+        if self.direct:
+            snr = self.draw_snr()
+            perturbation = self.channel.reals_perturbation(wd, snr, self.generator)
+            if perturbation is not None:
+                return w + perturbation
+            rx = transmit_reals(wd.unsqueeze(0), self.channel, snr, self.generator, check=False)[0]
         else:
             rx = transmit_vector(wd, self.channel, self.draw_snr(), 1, self.plan, self.generator, self.combiner,
                                  check=False)[0]

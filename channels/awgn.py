@@ -28,20 +28,25 @@ class AWGNChannel(Channel):
         """A known unit gain: None (the receiver skips multiplying and dividing by 1)."""
         return None
 
-    def receive_reals(self, x, snr_db, generator):
-        """Fused AWGN path of :func:`channels.transmit_reals`: ``x + sqrt(mean(x^2) N0/P) z`` per row, with the same
-        standard normals in the same order as the generic path (pairs of reals share a complex symbol), so
-        results match it up to float rounding; an all-zero row has sigma 0 and comes back as zeros."""
+    def reals_perturbation(self, x, snr_db, generator):
+        """Fused AWGN path of :func:`channels.transmit_reals` minus its input: ``sqrt(mean(x^2) N0/P) z`` per row
+        (ZF; MMSE also shrinks), with the same standard normals in the same order as the generic path (pairs of
+        reals share a complex symbol), so results match it up to float rounding; an all-zero row gets none.
+        Accepts x [B, m] or one vector [m]."""
         if not isinstance(snr_db, (int, float)) or isinstance(snr_db, bool) or not math.isfinite(snr_db):
             return None
-        b, m = x.shape
+        *lead, m = x.shape
         n0_over_p = 10.0 ** (-snr_db / 10.0)
-        z = torch.randn(b, m + (m % 2), generator=generator, dtype=x.dtype, device=x.device)
-        sigma = x.pow(2).mean(dim=-1, keepdim=True).mul_(n0_over_p).sqrt_()
-        est = torch.addcmul(x, sigma, z[:, :m] if m % 2 else z)
-        if self.equalizer == "mmse" and self.csi != "none":
-            est = est.mul_(1.0 / (1.0 + n0_over_p))
-        return est
+        z = torch.randn(*lead, m + (m % 2), generator=generator, dtype=x.dtype, device=x.device)
+        z = z[..., :m] if m % 2 else z
+        if x.dim() == 1:                          # one vector (noise injection): one dot product for its power
+            noise = z.mul_(torch.dot(x, x).mul_(n0_over_p / m).sqrt_())
+        else:
+            noise = z.mul_(x.pow(2).mean(dim=-1, keepdim=True).mul_(n0_over_p).sqrt_())
+        if self.equalizer == "mmse" and self.csi != "none":     # est = (x + noise) c: est - x = noise c - x (1 - c)
+            c = 1.0 / (1.0 + n0_over_p)
+            noise = noise.mul_(c).sub_(x, alpha=1.0 - c)
+        return noise
 
     def capacity(self, snr_db: float) -> float:
         """``log2(1 + SNR)`` bits per channel use."""

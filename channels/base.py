@@ -261,6 +261,13 @@ class Channel(nn.Module):
                       generator: torch.Generator | None) -> torch.Tensor | None:
         """A channel's own fast path for :func:`channels.transmit_reals` (x [B, m] float, checked), or None to use
         the generic path."""
+        perturbation = self.reals_perturbation(x, snr_db, generator)
+        return None if perturbation is None else x + perturbation
+
+    def reals_perturbation(self, x: torch.Tensor, snr_db: float | torch.Tensor,
+                           generator: torch.Generator | None) -> torch.Tensor | None:
+        """``transmit_reals(x) - x`` computed directly, for channels that can (noise injection adds it to the
+        weights); None means use the generic path. Input x [B, m] float, output [B, m]."""
         return None
 
     def forward(self, x: torch.Tensor, snr_db: float | torch.Tensor,
