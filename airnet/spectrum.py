@@ -8,6 +8,8 @@ The receiver stores one model plus the ranking instead of one model per SNR.
 """
 from __future__ import annotations
 
+import bisect
+import math
 from dataclasses import dataclass
 
 import torch
@@ -44,19 +46,59 @@ def nested_mask(ranking: torch.Tensor, keep: int) -> torch.Tensor:
     return mask
 
 
-class Spectrum:
-    """Shared-weight ranking + levels: the nested network and transmission plan of each channel state."""
+class OrderedWidths:
+    """Ordered widths (FjORD's ordered dropout; slimmable networks): the nested network of width ``p`` keeps the
+    first ``ceil(p C_l)`` units of every prunable layer (at least one), so a receiver needs only ``p``.
 
-    def __init__(self, ranking: torch.Tensor, levels: list[SpectrumLevel], budget_reals: int,
-                 keeps: dict[SpectrumLevel, int] | None = None) -> None:
+    Units are those of :class:`airnet.structure.UnitGroups`; weights outside units are always kept.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        from airnet.structure import UnitGroups
+
+        self.groups = UnitGroups.of(model)
+        bounds = torch.cumsum(torch.tensor((0,) + self.groups.units_per_layer), 0).tolist()
+        self.layers = list(zip(bounds[:-1], bounds[1:]))
+        # widths where some layer gains a unit: the only places the network changes
+        self.steps = sorted({j / (b - a) for a, b in self.layers for j in range(1, b - a + 1)})
+        self._sizes: list[int] | None = None
+
+    def mask(self, width: float) -> torch.Tensor:
+        """Weight mask [n] bool of the width-``width`` network."""
+        keep = torch.zeros(self.groups.num_units, dtype=torch.bool)
+        for a, b in self.layers:
+            keep[a:a + max(1, math.ceil(width * (b - a) - 1e-9))] = True
+        return self.groups.mask(keep)
+
+    def width_for(self, weights: int) -> float:
+        """The widest network with at most ``weights`` weights (0.0 if even the narrowest is larger)."""
+        if self._sizes is None:                    # sizes grow with the width: computed once, then bisected
+            self._sizes = [int(self.mask(w).sum()) for w in self.steps]
+        i = bisect.bisect_right(self._sizes, weights)
+        return self.steps[i - 1] if i else 0.0
+
+
+class Spectrum:
+    """Shared weights + nested networks + levels: the network and transmission plan of each channel state.
+
+    Nesting is by the magnitude ``ranking`` (a prefix of it; the receiver needs the mask) or, with ``widths``, by
+    ordered widths (the receiver needs only the level).
+    """
+
+    def __init__(self, ranking: torch.Tensor | None, levels: list[SpectrumLevel], budget_reals: int,
+                 keeps: dict[SpectrumLevel, int] | None = None, widths: OrderedWidths | None = None) -> None:
         if not levels:
             raise ValueError("spectrum training needs at least one level")
+        if ranking is None and widths is None:
+            raise ValueError("a spectrum needs a magnitude ranking or ordered widths")
         self.levels = sorted(levels, key=lambda l: l.snr_db)
-        self.ranking, self.budget_reals = ranking, int(budget_reals)
+        self.ranking, self.budget_reals, self.widths = ranking, int(budget_reals), widths
+        self.n = widths.groups.owners.shape[0] if widths is not None else ranking.numel()
         self.keeps = dict(keeps or {})
-        for lv in self.levels:
-            if self.keep(lv) < 1:
-                raise ValueError(f"level {lv} leaves no weight within a budget of {budget_reals} reals")
+        # a level whose network cannot fit (keeps[level] == 0) is off: its receivers get no model
+        self.active = [lv for lv in self.levels if self.keep(lv) >= 1]
+        if not self.active:
+            raise ValueError(f"every level leaves no weight within a budget of {budget_reals} reals")
 
     def level_for(self, snr_db: float) -> SpectrumLevel:
         """Highest level whose SNR does not exceed ``snr_db`` (the lowest level below the range)."""
@@ -67,24 +109,52 @@ class Spectrum:
         return chosen
 
     def keep(self, level: SpectrumLevel) -> int:
-        """Weights of the level's nested network: ``keeps[level]`` if given, else ``budget // factor``."""
+        """Weights the level may use: ``keeps[level]`` if given, else ``budget // factor``."""
         keep = self.keeps.get(level, expansion_keep(self.budget_reals, level.factor))
-        return min(keep, self.ranking.numel())
+        return min(keep, self.n)
+
+    def mask(self, weights: int) -> torch.Tensor:
+        """The nested network of at most ``weights`` weights: [n] bool."""
+        if self.widths is not None:
+            return self.widths.mask(self.widths.width_for(weights))
+        return nested_mask(self.ranking, weights)
 
     def plan(self, level: SpectrumLevel, max_keep: int | None = None) -> TransmissionPlan:
-        """The level's nested network (the top :meth:`keep` of the ranking, at most ``max_keep``), each weight
-        sent ``factor`` times."""
+        """The level's nested network (at most :meth:`keep`, and ``max_keep``, weights), each weight sent
+        ``factor`` times."""
         keep = self.keep(level) if max_keep is None else min(self.keep(level), max_keep)
-        return uniform_expansion_plan(nested_mask(self.ranking, keep), level.factor)
+        return uniform_expansion_plan(self.mask(keep), level.factor)
 
     def views(self, channel: Channel, generator: torch.Generator) -> list[View]:
-        """One training view per level: its nested mask under the delivery noise of its SNR and plan."""
-        plans = [self.plan(lv) for lv in self.levels]
+        """One training view per active level: its nested mask under the delivery noise of its SNR and plan."""
+        plans = [self.plan(lv) for lv in self.active]
         return [View(p.mask, ChannelNoise(channel, lv.snr_db, plan=p, generator=generator))
-                for lv, p in zip(self.levels, plans)]
+                for lv, p in zip(self.active, plans)]
+
+    def sandwich_views(self, channel: Channel, generator: torch.Generator, random_widths: int,
+                       inplace: bool) -> list[View]:
+        """One step of the sandwich rule (Yu & Huang 2019) over ordered widths: the widest level, the narrowest,
+        and ``random_widths`` widths drawn between them, each under the noise of the nearest level; with
+        ``inplace`` the widest view's outputs teach the others (in-place distillation)."""
+        top, bottom = self.active[-1], self.active[0]
+        w_top = self.widths.width_for(self.keep(top))
+        w_bottom = self.widths.width_for(self.keep(bottom))
+        widths = [(w_top, top), (w_bottom, bottom)]
+        for _ in range(random_widths):
+            w = w_bottom + (w_top - w_bottom) * float(torch.rand((), generator=generator, device=generator.device))
+            nearest = min(self.active, key=lambda lv: abs(self.widths.width_for(self.keep(lv)) - w))
+            widths.append((w, nearest))
+        views = []
+        for i, (w, lv) in enumerate(widths):
+            plan = uniform_expansion_plan(self.widths.mask(w), lv.factor)
+            views.append(View(plan.mask, ChannelNoise(channel, lv.snr_db, plan=plan, generator=generator),
+                              teacher="first" if inplace and i else "model"))
+        return views
 
     def memory(self, num_params: int, bytes_per_weight: int = 4) -> dict[str, int]:
-        """Bytes at the receiver: one model per level vs shared weights + ranking (int32)."""
+        """Bytes at the receiver: one model per level vs shared weights + the nesting (an int32 ranking, or one
+        width per level)."""
         separate = len(self.levels) * num_params * bytes_per_weight
-        shared = num_params * bytes_per_weight + num_params * 4
+        nesting = 4 * len(self.levels) if self.widths is not None else num_params * 4
+        shared = num_params * bytes_per_weight + nesting
         return {"separate_bytes": separate, "spectrum_bytes": shared, "saved_bytes": separate - shared}

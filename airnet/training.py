@@ -42,10 +42,18 @@ class Distillation:
 
 @dataclass(frozen=True)
 class View:
-    """One network the loss is taken on: the weights times ``mask`` [n] (None: all), perturbed by ``noise``."""
+    """One network the loss is taken on: the weights times ``mask`` [n] (None: all), perturbed by ``noise``.
+
+    ``teacher``: ``"model"`` distils from the :class:`Distillation` teacher (or uses labels without one);
+    ``"first"`` distils in place from the first view's logits of the same step (sandwich training).
+    """
 
     mask: torch.Tensor | None = None
     noise: WeightNoise | None = None
+    teacher: str = "model"
+
+
+MaskUpdate = Callable[[int, nn.Module, torch.Tensor, torch.Tensor, torch.Tensor], "torch.Tensor | None"]
 
 
 def flat_params(model: nn.Module) -> torch.Tensor:
@@ -56,7 +64,8 @@ def flat_params(model: nn.Module) -> torch.Tensor:
 def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: TrainSettings,
                 generator: torch.Generator, weight_noise: WeightNoise | None = None,
                 mask: torch.Tensor | None = None, distill: Distillation | None = None,
-                views: Sequence[View] | None = None, desc: str | None = None) -> list[float]:
+                views: Sequence[View] | Callable[[], Sequence[View]] | None = None,
+                mask_update: MaskUpdate | None = None, desc: str | None = None) -> list[float]:
     """Train ``model`` in place; return the mean loss of each epoch.
 
     Each step builds the flat weight vector and, for every view, zeroes its masked-out entries, perturbs it with
@@ -75,8 +84,12 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
     mask : [n], bool, optional
         Hard pruning: these weights are zeroed before training and after every step (also the default view's mask).
     distill : Distillation, optional
-    views : sequence of View, optional
+    views : sequence of View, or a callable returning one per step, optional
         Several networks sharing the weights (spectrum training); replaces the default view ``(mask, weight_noise)``.
+        A callable draws the step's views (e.g. random widths of the sandwich rule).
+    mask_update : callable (step, model, mask, xb, yb) -> new mask or None, optional
+        Called after every optimizer step with the hard mask (e.g. RigL's drop and regrow); a returned mask
+        replaces it (and the default view's) from the next step on.
     desc : str, optional
         Progress-bar label (no bar when None).
 
@@ -94,10 +107,14 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
             raise ValueError(f"mask has shape {tuple(mask.shape)}, the model has {layout.total} parameters")
         maskf = mask.to(torch.float32)
         _apply_mask(model, maskf)
-    views = list(views) if views is not None else [View(mask, weight_noise)]
-    if not views:
-        raise ValueError("train_model needs at least one view")
-    view_masks = [None if v.mask is None else v.mask.to(torch.float32) for v in views]
+    if callable(views):
+        draw_views = views
+    else:
+        fixed = list(views) if views is not None else [View(mask, weight_noise)]
+        if not fixed:
+            raise ValueError("train_model needs at least one view")
+        draw_views = lambda: fixed  # noqa: E731
+    step = 0
     opt = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, settings.epochs))
     if distill is not None:
@@ -117,17 +134,27 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
                     t_logits = distill.teacher(xb)
             w = flat_params(model)
             loss = 0.0
-            for view, vmask in zip(views, view_masks):
-                wv = w if vmask is None else w * vmask
+            step_views = draw_views() if views is not None else [View(mask, weight_noise)]
+            first = None
+            for view in step_views:
+                wv = w if view.mask is None else w * view.mask.to(device=w.device, dtype=w.dtype)
                 if view.noise is not None:
                     wv = view.noise(wv)
                 logits = call_with_vector(model, wv, xb, layout)
-                loss = loss + (F.cross_entropy(logits, yb) if distill is None else
-                               distillation_loss(logits, t_logits, yb, distill.temperature, distill.alpha))
-            loss = loss / len(views)
+                soft = first.detach() if view.teacher == "first" and first is not None else t_logits
+                first = logits if first is None else first
+                loss = loss + (F.cross_entropy(logits, yb) if soft is None else
+                               distillation_loss(logits, soft, yb, distill.temperature if distill else 1.0,
+                                                 distill.alpha if distill else 0.5))
+            loss = loss / len(step_views)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            step += 1
+            if mask_update is not None:
+                new = mask_update(step, model, mask, xb, yb)
+                if new is not None:
+                    mask, maskf = new, new.to(torch.float32)
             if maskf is not None:
                 _apply_mask(model, maskf)
             value = loss.item()

@@ -145,5 +145,5 @@ def test_spectrum_gives_working_network_for_each_level(digits):
 
 
 def test_spectrum_rejects_level_without_weights():
-    with pytest.raises(ValueError, match="no weight"):
+    with pytest.raises(ValueError, match="every level leaves no weight"):
         Spectrum(torch.arange(10), [SpectrumLevel(0.0, 8)], budget_reals=4)

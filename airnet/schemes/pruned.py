@@ -8,7 +8,7 @@ the digital baselines' starting model (fine-tuned without channel noise, or quan
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import torch
@@ -31,11 +31,15 @@ from airnet.uep import allocate_expansion, layer_sensitivity
 
 @dataclass(frozen=True)
 class PruneOptions:
-    """Iterative pruning to the budget, each round fine-tuned with KD from the clean teacher.
+    """Pruning to the budget with KD from the clean teacher (or a chain of teacher assistants).
 
     ``steps``: pruning rounds; ``finetune_epochs`` and ``lr``: fine-tuning after each round; ``temperature`` and
     ``alpha``: KD loss; ``structure``: ``unstructured`` (global magnitude, mask ~H(p) bits per weight) or
-    ``structured`` (whole neurons / filters, a few bits per layer).
+    ``structured`` (whole neurons / filters, a few bits per layer); ``method``: ``iterative_magnitude`` (prune in
+    ``steps`` rounds) or ``rigl`` (sparse training at the budget from the start for ``steps x finetune_epochs``
+    epochs, dropping and regrowing ``rigl_alpha`` of the weights every ``rigl_interval`` steps; unstructured);
+    ``assistants``: sizes of teacher assistants as fractions of the full model, largest first (Mirzadeh et al.
+    2020): each is pruned and distilled from the one before, and the student from the last.
     """
 
     steps: int
@@ -44,6 +48,17 @@ class PruneOptions:
     temperature: float
     alpha: float
     structure: Literal["unstructured", "structured"]
+    method: Literal["iterative_magnitude", "rigl"]
+    rigl_interval: int
+    rigl_alpha: float
+    assistants: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if self.method == "rigl" and self.structure != "unstructured":
+            raise ValueError("method=rigl prunes single weights: it needs structure=unstructured")
+        a = list(self.assistants)
+        if any(not 0 < f < 1 for f in a) or a != sorted(set(a), reverse=True):
+            raise ValueError(f"assistants must be fractions in (0, 1), largest first, got {a}")
 
 
 def train_pruned(setup: Setup, o: PruneOptions, keep: int, factor: int = 1, snr_db: float | None = None,
@@ -54,34 +69,79 @@ def train_pruned(setup: Setup, o: PruneOptions, keep: int, factor: int = 1, snr_
     ``factor``-fold expansion at that SNR (analog); without it, it starts from the clean model and is fine-tuned
     noise-free, or quantization-aware at ``quant_bits`` (digital).
     """
-    if not 1 <= keep <= setup.num_params:
-        raise ValueError(f"cannot keep {keep} of {setup.num_params} weights")
+    n = setup.num_params
+    if not 1 <= keep <= n:
+        raise ValueError(f"cannot keep {keep} of {n} weights")
+    if o.assistants and round(o.assistants[-1] * n) <= keep:
+        raise ValueError(f"the smallest teacher assistant ({o.assistants[-1]} of {n} weights) must be larger than "
+                         f"the student ({keep} weights)")
     analog = snr_db is not None
     key = setup.key(label="pruned", keep=keep, factor=factor, prune=options_dict(o),
                     channel=setup.channel_cfg if analog else None, snr=snr_db, quant_bits=quant_bits)
 
     def build() -> tuple[nn.Module, dict[str, Any]]:
-        kd = Distillation(setup.teacher(), o.temperature, o.alpha)
+        teacher = setup.teacher()
+        if o.assistants:      # the chain before the last assistant trains it; the last assistant teaches here
+            teacher = train_pruned(setup, replace(o, assistants=o.assistants[:-1]),
+                                   round(o.assistants[-1] * n))[0]
+        kd = Distillation(teacher, o.temperature, o.alpha)
         model = setup.new_model()
         model.load_state_dict((setup.noise_injected(snr_db) if analog else setup.teacher()).state_dict())
-        ft = TrainSettings(epochs=o.finetune_epochs, batch_size=setup.settings.batch_size, lr=o.lr,
-                           weight_decay=setup.settings.weight_decay)
         g = setup.generator("prune", key)
-        layer_of = ParamLayout.of(model).layer_of()
+        layer_of = ParamLayout.of(model).layer_of().to(setup.device)
 
-        def finetune(m: nn.Module, mask: torch.Tensor) -> None:
+        def noise_for(mask: torch.Tensor):
             if analog:
-                noise = ChannelNoise(setup.channel, snr_db, plan=uniform_expansion_plan(mask, factor), generator=g)
-            else:
-                noise = QuantizationNoise(quant_bits, layer_of, mask) if quant_bits else None
-            train_model(m, setup.data.x_train, setup.data.y_train, ft, g, weight_noise=noise, mask=mask,
-                        distill=kd, desc=setup.desc(f"fine-tune keep={int(mask.sum())}"))
+                return ChannelNoise(setup.channel, snr_db, plan=uniform_expansion_plan(mask, factor), generator=g)
+            return QuantizationNoise(quant_bits, layer_of, mask) if quant_bits else None
 
         pruner = make_pruner(model, o.structure, protect_biases_up_to=keep)
+        if o.method == "rigl":
+            return model, {"mask": _rigl(setup, o, model, keep, factor, pruner, noise_for, kd, g)}
+
+        def finetune(m: nn.Module, mask: torch.Tensor) -> None:
+            ft = TrainSettings(epochs=o.finetune_epochs, batch_size=setup.settings.batch_size, lr=o.lr,
+                               weight_decay=setup.settings.weight_decay)
+            train_model(m, setup.data.x_train, setup.data.y_train, ft, g, weight_noise=noise_for(mask), mask=mask,
+                        distill=kd, desc=setup.desc(f"fine-tune keep={int(mask.sum())}"))
+
         return model, {"mask": iterative_prune(model, keep, o.steps, finetune, pruner)}
 
     model, extras = setup.trained(key, build, "pruned")
     return model, extras["mask"]
+
+
+def _rigl(setup: Setup, o: PruneOptions, model: nn.Module, keep: int, factor: int, pruner, noise_for,
+          kd: Distillation, g: torch.Generator) -> torch.Tensor:
+    """Sparse training at ``keep`` weights from the start (RigL) for ``steps x finetune_epochs`` epochs."""
+    from airnet.distillation import distillation_loss
+    from airnet.params import load_vector
+    from airnet.rigl import RigL
+
+    mask = pruner.select(model_vector(model), keep)
+    load_vector(model, model_vector(model) * mask)
+    epochs = o.steps * o.finetune_epochs
+    batches = -(-len(setup.data.y_train) // setup.settings.batch_size)
+    noise = noise_for(mask)
+    final = [mask]
+
+    def changed(new: torch.Tensor) -> None:
+        final[0] = new
+        if isinstance(noise, ChannelNoise):          # the delivery noise follows the weights that are sent
+            noise.plan, noise.direct = uniform_expansion_plan(new, factor), False
+
+    def kd_loss(logits: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            soft = kd.teacher(xb)
+        return distillation_loss(logits, soft, yb, kd.temperature, kd.alpha)
+
+    hook = RigL(epochs * batches, o.rigl_interval, o.rigl_alpha, protect=pruner.protect, loss=kd_loss,
+                on_change=changed)
+    ft = TrainSettings(epochs=epochs, batch_size=setup.settings.batch_size, lr=o.lr,
+                       weight_decay=setup.settings.weight_decay)
+    train_model(model, setup.data.x_train, setup.data.y_train, ft, g, weight_noise=noise, mask=mask, distill=kd,
+                mask_update=hook, desc=setup.desc(f"RigL keep={keep}"))
+    return final[0]
 
 
 class PrunedScheme(AnalogScheme):
@@ -138,7 +198,11 @@ class PruningKD(PrunedScheme):
 
 
 def _structure(o: PruneOptions) -> str:
-    return " (structured)" if o.structure == "structured" else ""
+    """Legend suffix naming the pruning variant."""
+    parts = (["structured"] if o.structure == "structured" else []) + (["RigL"] if o.method == "rigl" else [])
+    if o.assistants:
+        parts.append("assistants " + "/".join(f"{a:g}" for a in o.assistants))
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 @dataclass(frozen=True)
