@@ -26,10 +26,15 @@ class ChannelNoise:
         else:
             self.snr_range = None
         self.snr_db = snr_db
-        self.channel, self.plan, self.generator, self.combiner = channel, plan, generator, combiner
+        self.channel, self.generator, self.combiner = channel, generator, combiner
         # every weight once with the receiver's own combining: straight to the channel, skipping transmit_vector's
         # per-call bookkeeping (the same delivery for this plan)
-        self.direct = plan is None and combiner in (None, default_combiner(channel))
+        self.set_plan(plan)
+
+    def set_plan(self, plan: TransmissionPlan | None) -> None:
+        """Deliver by ``plan`` from now on (e.g. when sparse training changes which weights are sent)."""
+        self.plan = plan
+        self.direct = plan is None and self.combiner in (None, default_combiner(self.channel))
 
     def draw_snr(self) -> float:
         """SNR used for the next perturbation (dB)."""

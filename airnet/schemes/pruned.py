@@ -128,7 +128,7 @@ def _rigl(setup: Setup, o: PruneOptions, model: nn.Module, keep: int, factor: in
     def changed(new: torch.Tensor) -> None:
         final[0] = new
         if isinstance(noise, ChannelNoise):          # the delivery noise follows the weights that are sent
-            noise.plan, noise.direct = uniform_expansion_plan(new, factor), False
+            noise.set_plan(uniform_expansion_plan(new, factor))
 
     def kd_loss(logits: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
