@@ -39,7 +39,8 @@ class PruneOptions:
     ``steps`` rounds) or ``rigl`` (sparse training at the budget from the start for ``steps x finetune_epochs``
     epochs, dropping and regrowing ``rigl_alpha`` of the weights every ``rigl_interval`` steps; unstructured);
     ``assistants``: sizes of teacher assistants as fractions of the full model, largest first (Mirzadeh et al.
-    2020): each is pruned and distilled from the one before, and the student from the last.
+    2020): each is pruned and distilled from the one before, and the student from the last; assistants not
+    larger than the student are skipped (with none left, the student learns from the teacher).
     """
 
     steps: int
@@ -72,9 +73,8 @@ def train_pruned(setup: Setup, o: PruneOptions, keep: int, factor: int = 1, snr_
     n = setup.num_params
     if not 1 <= keep <= n:
         raise ValueError(f"cannot keep {keep} of {n} weights")
-    if o.assistants and round(o.assistants[-1] * n) <= keep:
-        raise ValueError(f"the smallest teacher assistant ({o.assistants[-1]} of {n} weights) must be larger than "
-                         f"the student ({keep} weights)")
+    # assistants sit between teacher and student: those not larger than the student are skipped
+    o = replace(o, assistants=tuple(a for a in o.assistants if round(a * n) > keep))
     analog = snr_db is not None
     key = setup.key(label="pruned", keep=keep, factor=factor, prune=options_dict(o),
                     channel=setup.channel_cfg if analog else None, snr=snr_db, quant_bits=quant_bits)
