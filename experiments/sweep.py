@@ -43,8 +43,8 @@ def main(cfg: DictConfig, out: Path | None = None) -> list[dict]:
     table = ResultTable(out / "results.csv", KEY_COLUMNS)
     rows = run_sweep(setup, schemes, exp.snr_db, exp.bandwidth_ratio, exp.num_realizations, table,
                      seeds=exp.seeds, design_snr_db=exp.design_snr_db,
-                     columns=dict(channel=cfg.channel.name, model=cfg.model.name, data=cfg.data.name,
-                                  side_info_mode=run.side_info.mode), progress=run.show_progress,
+                     columns=dict(channel=cfg.channel.name, **channel_columns(setup.channel_cfg), model=cfg.model.name,
+                                  data=cfg.data.name, side_info_mode=run.side_info.mode), progress=run.show_progress,
                      precision=run.eval_precision)
     title = f"{cfg.model.name} on {cfg.data.name}, {cfg.channel.name} channel, {exp.num_realizations} realizations"
     paths = plot_accuracy(rows, exp.x, out / f"accuracy_vs_{'snr' if exp.x == 'snr_db' else 'bandwidth'}",
@@ -52,6 +52,12 @@ def main(cfg: DictConfig, out: Path | None = None) -> list[dict]:
                           chance=1.0 / setup.data.num_classes)
     log.info("results: %s; plot: %s", table.path, ", ".join(map(str, paths)))
     return rows
+
+
+def channel_columns(channel_cfg: dict) -> dict:
+    """Every channel setting as its own CSV column (``channel_csi``, ``channel_speed``, ...); lists as ``a/b``."""
+    return {f"channel_{k}": "/".join(map(str, v)) if isinstance(v, (list, tuple)) else v
+            for k, v in channel_cfg.items() if k != "name"}
 
 
 @hydra.main(config_path=CONF_DIR, config_name="sweep", version_base="1.3")
