@@ -99,7 +99,15 @@ class AnalogScheme(Scheme):
         return keep
 
     def fit(self, model: nn.Module, design: Design) -> Fit | None:
-        """Largest plan whose channel uses plus its side information's fit the budget (None if none does)."""
+        """Largest plan whose channel uses plus its side information's fit the budget (None if none does);
+        memoized per model and design (a fixed-design sweep fits once, not once per SNR)."""
+        memo = self.__dict__.setdefault("_fits", {})
+        key = (id(model), design)
+        if key not in memo:
+            memo[key] = self._fit(model, design)
+        return memo[key]
+
+    def _fit(self, model: nn.Module, design: Design) -> Fit | None:
         found: dict[int, Fit | None] = {}
 
         def attempt(reals: int) -> Fit | None:

@@ -156,7 +156,10 @@ class PrunedScheme(AnalogScheme):
         return 1
 
     def pruner(self, model, keep: int | None = None):
-        return make_pruner(model, self.prune_options().structure, protect_biases_up_to=keep)
+        memo = self.__dict__.setdefault("_pruners", {})    # built once per (model, keep): unit groups cost a loop
+        if (id(model), keep) not in memo:
+            memo[(id(model), keep)] = make_pruner(model, self.prune_options().structure, protect_biases_up_to=keep)
+        return memo[(id(model), keep)]
 
     def keep_for(self, design: Design) -> int:
         """Weights to train for (see :meth:`AnalogScheme.sized_keep`)."""

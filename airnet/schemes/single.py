@@ -29,7 +29,10 @@ class SingleModelScheme(AnalogScheme):
     Options = SingleModelOptions
 
     def pruner(self, model):
-        return make_pruner(model, self.options.structure)
+        memo = self.__dict__.setdefault("_pruners", {})    # built once per model: unit groups cost a loop
+        if id(model) not in memo:
+            memo[id(model)] = make_pruner(model, self.options.structure)
+        return memo[id(model)]
 
     def plan(self, model, design, reals):
         w = model_vector(model)
