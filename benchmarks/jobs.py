@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _job(tmp: Path, tag: str, *overrides: str, env: dict | None = None) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "experiments.sweep", f"hydra.run.dir={tmp}/{tag}", f"cache_dir={tmp}/{tag}-cache",
-           "progress=false", *overrides]
+    flags = [o for o in overrides if o.startswith("-")]            # Hydra wants -m before any override
+    cmd = [sys.executable, "-m", "experiments.sweep", *flags, f"hydra.run.dir={tmp}/{tag}",
+           f"cache_dir={tmp}/{tag}-cache", "progress=false", *[o for o in overrides if not o.startswith("-")]]
     return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, **(env or {})})
 
@@ -53,7 +54,10 @@ def run(quick: bool = False) -> list[Figure]:
                            "threads=auto (1)", "thrash factor"))
         figs.append(Figure("two jobs at once (auto) / one job alone", two_auto, alone, "s", "one job alone",
                            f"~1 on {cores} cores"))
-        sweep = ["-m", "experiment.snr_db=[0],[10]", "model=mlp", "train.epochs=5", "experiment.schemes=[clean]"]
+        # two jobs with their own work (different training seeds), as a multirun over seeds would have
+        sweep = ["-m", "experiment.seeds=[0],[1]", "experiment.snr_db=[0,5,10,20]",
+                 "experiment.schemes=[clean,noise_injection]",
+                 "side_info.mode=free"]
         serial = _timed(lambda: _job(tmp, "s", *sweep, f"hydra.sweep.dir={tmp}/ms"))
         parallel = _timed(lambda: _job(tmp, "p", *sweep, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
                                        f"hydra.sweep.dir={tmp}/mp"))
