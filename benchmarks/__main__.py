@@ -11,7 +11,7 @@ import platform
 
 import torch
 
-SUITES = ("channels", "noise_injection", "evaluation", "ldpc", "jobs")
+SUITES = ("channels", "noise_injection", "evaluation", "ldpc", "jobs", "device")
 
 
 def main() -> None:
