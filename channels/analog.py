@@ -39,14 +39,11 @@ def transmit_reals(x: torch.Tensor, channel: Channel, snr_db: float | torch.Tens
     : [B, m], dtype of ``x``
         Equalized (ZF or MMSE, as the channel's receiver), de-normalized estimates.
     """
-    if x.dim() == 1:
-        x = x.unsqueeze(0)
-    if check and not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{int((~torch.isfinite(x)).sum())} non-finite value(s) (NaN or inf) cannot be transmitted")
+    x = _rows(x, check)
     fast = channel.receive_reals(x, snr_db, generator)
     if fast is not None:
         return fast.to(x.dtype)
-    out, a, silent, x = _send(x, channel, snr_db, generator, check=False)
+    out, a, silent = _send(x, channel, snr_db, generator)
     return _received(channel.equalize(out), a, silent, x)
 
 
@@ -76,26 +73,32 @@ def transmit_reals_soft(x: torch.Tensor, channel: Channel, snr_db: float | torch
         Inverse noise variance of each ZF estimate, ``2|h|^2 a^2 / N0``, ready for
         :func:`channels.combining.combine`.
     """
-    out, a, silent, x = _send(x, channel, snr_db, generator)
+    x = _rows(x, check=True)
+    out, a, silent = _send(x, channel, snr_db, generator)
     est = _received(channel.equalize(out) if equalize else out.zf(), a, silent, x)
     p = out.precision()
     prec = unpair_reals(torch.complex(p, p), x.shape[-1]) * 2.0 * a.pow(2)
     return est, prec.to(x.dtype)
 
 
-def _send(x: torch.Tensor, channel: Channel, snr_db, generator, check: bool = True):
-    """Normalize, pair and send reals [B, m]: (channel output, scale [B, 1], silent rows [B, 1], x [B, m])."""
+def _rows(x: torch.Tensor, check: bool) -> torch.Tensor:
+    """x as rows [B, m] (a vector [m] is one row); with ``check``, raise on NaN/inf."""
     if x.dim() == 1:
         x = x.unsqueeze(0)
     if check and not bool(torch.isfinite(x).all()):
         raise ValueError(f"{int((~torch.isfinite(x)).sum())} non-finite value(s) (NaN or inf) cannot be transmitted")
+    return x
+
+
+def _send(x: torch.Tensor, channel: Channel, snr_db, generator):
+    """Normalize, pair and send reals [B, m]: (channel output, scale [B, 1], silent rows [B, 1])."""
     a = power_scale(x, channel.signal_power)
     silent = a == 0                                     # all-zero rows: nothing to send, received as zeros
     if bool(silent.any()):
         a = torch.where(silent, torch.ones_like(a), a)
     else:
         silent = None
-    return channel.apply(pair_reals(x * a), snr_db, generator), a, silent, x
+    return channel.apply(pair_reals(x * a), snr_db, generator), a, silent
 
 
 def _received(z: torch.Tensor, a: torch.Tensor, silent: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
