@@ -63,15 +63,13 @@ class AnalogScheme(Scheme):
         mask = plan.mask
         if not bool(mask.all()):
             parts["mask"] = self.pruner(model).mask_bits(mask)
-        reps = plan.repeats
-        if bool((reps[mask] != 1).any()):
-            layer_of = ParamLayout.of(model).layer_of().to(mask.device)[mask]
-            per_layer = {}
-            for layer, r in zip(layer_of.tolist(), reps[mask].tolist()):
-                if per_layer.setdefault(layer, r) != r:
-                    raise ValueError(f"{self.name}: copies vary inside layer {layer}; the side information codes one "
-                                     f"count per layer")
-            parts["factors"] = FACTOR_BITS * len(per_layer)
+        if not plan.single_copy:
+            fewest, most = layer_copies(model, plan)
+            varying = torch.nonzero(fewest != most).flatten()
+            if varying.numel():
+                raise ValueError(f"{self.name}: copies vary inside layer {int(varying[0])}; the side information "
+                                 f"codes one count per layer")
+            parts["factors"] = FACTOR_BITS * int((most > 0).sum())
         return SideInfo(parts)
 
     def sized_keep(self, side_snr_db: float, factor: int, pruner: Pruner, extra_bits: int = 0) -> int:
@@ -159,12 +157,21 @@ class AnalogScheme(Scheme):
 def expansion_columns(model: nn.Module, plan: TransmissionPlan) -> dict[str, Any]:
     """``expansion``: mean copies per sent weight (a number); ``expansion_per_layer``: copies of each parameter
     tensor's sent weights, ``/``-separated (0 where none is sent)."""
+    most = layer_copies(model, plan)[1]
+    return {"expansion": round(plan.num_reals / max(1, int(plan.mask.sum())), 4),
+            "expansion_per_layer": "/".join(map(str, most.tolist()))}
+
+
+def layer_copies(model: nn.Module, plan: TransmissionPlan) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fewest and most copies among each parameter tensor's sent weights: two [num_tensors] long (0 where none
+    is sent), on the CPU."""
     reps, mask = plan.repeats.cpu(), plan.mask.cpu()
-    layer_of = ParamLayout.of(model).layer_of()
-    per_layer = torch.zeros(int(layer_of.max()) + 1, dtype=torch.long).scatter_reduce(
-        0, layer_of[mask], reps[mask], "amax", include_self=True)
-    return {"expansion": round(plan.num_reals / max(1, int(mask.sum())), 4),
-            "expansion_per_layer": "/".join(map(str, per_layer.tolist()))}
+    layout = ParamLayout.of(model)
+    layer_of = layout.layer_of()[mask]
+    zeros = torch.zeros(len(layout.names), dtype=torch.long)
+    # include_self=False: a tensor with no sent weight keeps its 0
+    return (zeros.scatter_reduce(0, layer_of, reps[mask], "amin", include_self=False),
+            zeros.scatter_reduce(0, layer_of, reps[mask], "amax", include_self=False))
 
 
 def transport_label(transport: Transport) -> str:
