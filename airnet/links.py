@@ -175,17 +175,15 @@ class CapacityTransport:
         c = channel.capacity(design_snr_db)
         if c <= 0:
             return None
-        uses = max(1, math.ceil(bits / c))
-        while cls.for_uses(channel, design_snr_db, uses, model, error_probability).payload_bits < bits:
-            uses = max(uses + 1, int(uses * 1.02))
-        lo, hi = max(1, math.ceil(bits / c)), uses     # smallest feasible uses by bisection
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if cls.for_uses(channel, design_snr_db, mid, model, error_probability).payload_bits >= bits:
-                hi = mid
-            else:
-                lo = mid + 1
-        return cls(bits, lo, model, error_probability)
+
+        def carries(uses: int) -> bool:
+            return cls.for_uses(channel, design_snr_db, uses, model, error_probability).payload_bits >= bits
+
+        lower = max(1, math.ceil(bits / c))              # capacity bound: fewer uses never carry the bits
+        upper = lower
+        while not carries(upper):
+            upper = max(upper + 1, int(upper * 1.02))
+        return cls(bits, smallest_passing(lower, upper, carries), model, error_probability)
 
     def send(self, bits, channel, snr_db, generator):
         k = bits.shape[0]
@@ -303,11 +301,16 @@ def select_robust_mcs(channel: Channel, snr_db: float, k: int, num_iter: int, tr
 
     if not clean(ladder[-1]):
         return None
-    lo, hi = 0, len(ladder) - 1          # ladder[hi] is clean; find the first clean one
+    return ladder[smallest_passing(0, len(ladder) - 1, lambda i: clean(ladder[i]))]
+
+
+def smallest_passing(lo: int, hi: int, passes) -> int:
+    """Smallest ``i`` in ``[lo, hi]`` with ``passes(i)``, by bisection, for a test that, once passed, stays passed
+    as ``i`` grows; ``passes(hi)`` must hold (it is not evaluated)."""
     while lo < hi:
         mid = (lo + hi) // 2
-        if clean(ladder[mid]):
+        if passes(mid):
             hi = mid
         else:
             lo = mid + 1
-    return ladder[lo]
+    return lo
