@@ -104,6 +104,17 @@ def test_digits_splits_are_disjoint_and_seeded(digits):
     assert float(digits.x_train.max()) <= 1.0
 
 
+def test_digits_read_from_the_package_file_equal_sklearns_loader():
+    from sklearn.datasets import load_digits
+
+    from airnet.data import digits_arrays
+
+    images, labels = digits_arrays()
+    ref = load_digits()
+    assert images.dtype == ref.images.dtype and np.array_equal(images, ref.images)
+    assert np.array_equal(labels, ref.target)
+
+
 def _write_idx(path, arr):
     arr = np.asarray(arr, dtype=np.uint8)
     header = bytes([0, 0, 8, arr.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
