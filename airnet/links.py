@@ -203,14 +203,19 @@ class LDPCTransport:
     ----------
     segmentation : Segmentation
     num_iter : int
-        Belief-propagation iterations.
+        Belief-propagation iterations (at most, with ``early_stop``).
+    early_stop : bool
+        Stop a batch's iterations once all its blocks satisfy their parity checks, as practical receivers do
+        (:mod:`airnet.ldpc_decoder`); decisions equal the full ``num_iter`` in our checks, at a fraction of the time.
     chunk_bits : int
         Information bits decoded per batch: bounded batches keep the time linear in the payload.
     """
 
-    def __init__(self, segmentation: Segmentation, num_iter: int, chunk_bits: int = 65_536) -> None:
+    def __init__(self, segmentation: Segmentation, num_iter: int, early_stop: bool = True,
+                 chunk_bits: int = 65_536) -> None:
         self.seg = segmentation
         self.num_iter = int(num_iter)
+        self.early_stop = bool(early_stop)
         self.chunk_bits = int(chunk_bits)
 
     @property
@@ -230,7 +235,7 @@ class LDPCTransport:
         K, b = bits.shape
         payload = torch.nn.functional.pad(bits, (0, seg.payload_bits - b)).reshape(K, seg.codewords, -1)
         info = torch.nn.functional.pad(payload, (0, CRC_BITS))      # CRC positions (content irrelevant: ideal CRC)
-        codec = _codec(seg.k, seg.n, seg.mcs.bits_per_symbol, self.num_iter, str(bits.device))
+        codec = _codec(seg.k, seg.n, seg.mcs.bits_per_symbol, self.num_iter, self.early_stop, str(bits.device))
         # bounded batches keep the time linear: whole realizations per batch while they fit, else slices of one
         # realization's blocks (each slice its own channel draw: independent blocks, as on block fading)
         blocks = max(1, self.chunk_bits // seg.k)
@@ -248,15 +253,18 @@ class LDPCTransport:
 class _Codec:
     """Encoder/decoder/mapper for one (k, n, m); rates below 1/5 repeat the rate-1/5 mother code cyclically."""
 
-    def __init__(self, k: int, n: int, m: int, num_iter: int, device: str = "cpu") -> None:
+    def __init__(self, k: int, n: int, m: int, num_iter: int, early_stop: bool, device: str = "cpu") -> None:
         from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
         from sionna.phy.mapping import Demapper, Mapper
+
+        from airnet.ldpc_decoder import EarlyStopLDPC5GDecoder
 
         self.k, self.n, self.m = k, n, m
         n0 = n if k / n >= MIN_MOTHER_RATE else int(math.ceil(k / MIN_MOTHER_RATE))
         self.n0 = n0
         self.encoder = LDPC5GEncoder(k, n0, num_bits_per_symbol=m if n0 % m == 0 else None, device=device)
-        self.decoder = LDPC5GDecoder(self.encoder, num_iter=num_iter, hard_out=True, device=device)
+        self.decoder = (EarlyStopLDPC5GDecoder(self.encoder, num_iter, device=device) if early_stop else
+                        LDPC5GDecoder(self.encoder, num_iter=num_iter, hard_out=True, device=device))
         self.mapper = Mapper("qam", m, device=device)
         self.demapper = Demapper("app", "qam", m, device=device)
         self.cycle = torch.arange(n, device=device) % n0
@@ -279,12 +287,12 @@ class _Codec:
 
 
 @lru_cache(maxsize=64)
-def _codec(k: int, n: int, m: int, num_iter: int, device: str = "cpu") -> _Codec:
-    return _Codec(k, n, m, num_iter, device)
+def _codec(k: int, n: int, m: int, num_iter: int, early_stop: bool, device: str = "cpu") -> _Codec:
+    return _Codec(k, n, m, num_iter, early_stop, device)
 
 
 def select_robust_mcs(channel: Channel, snr_db: float, k: int, num_iter: int, trials: int, max_repetitions: int,
-                      generator: torch.Generator) -> MCS | None:
+                      generator: torch.Generator, early_stop: bool = True) -> MCS | None:
     """The most efficient configuration of :func:`mcs_ladder` whose ``trials`` code blocks of ``k`` bits all
     pass their CRC at ``snr_db`` (bisection: robustness grows down the ladder). None if even the last fails.
 
@@ -295,7 +303,7 @@ def select_robust_mcs(channel: Channel, snr_db: float, k: int, num_iter: int, tr
     def clean(mcs: MCS) -> bool:
         # one block per realization: every trial sees its own channel draw (on slow fading, blocks of one stream
         # would share a fade and pass or fail together)
-        t = LDPCTransport(segment_bits(mcs, k - CRC_BITS, k_max=k), num_iter)
+        t = LDPCTransport(segment_bits(mcs, k - CRC_BITS, k_max=k), num_iter, early_stop)
         bits = torch.randint(0, 2, (trials, t.payload_bits), generator=generator, device=generator.device).float()
         return bool(t.send(bits, channel, snr_db, generator)[1].all())
 

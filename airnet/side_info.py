@@ -28,7 +28,8 @@ SELECTION_K = 512  # longest code block simulated to pick a side-information MCS
 class LinkOptions:
     """``conf/link/*.yaml``: the digital PHY shared by side information and the digital baselines.
 
-    ``k_max``: information bits per LDPC code block at most (NR: 8448); ``num_iter``: BP iterations;
+    ``k_max``: information bits per LDPC code block at most (NR: 8448); ``num_iter``: BP iterations (at most);
+    ``early_stop``: stop BP once every block satisfies its parity checks (syndrome check, as real receivers do);
     ``max_repetitions``: repetitions of MCS 0 for SNRs below it; ``selection_trials``: code blocks simulated to
     pick a side-information MCS; ``capacity_model``: ``shannon`` or ``normal`` (finite-blocklength normal
     approximation) for capacity links; ``error_probability``: block error target of the normal approximation.
@@ -36,6 +37,7 @@ class LinkOptions:
 
     k_max: int
     num_iter: int
+    early_stop: bool
     max_repetitions: int
     selection_trials: int
     capacity_model: Literal["shannon", "normal"]
@@ -116,7 +118,7 @@ class SideLink:
         mcs = self.robust_mcs(snr, 2 ** int(math.floor(math.log2(max(64, k)))))
         if mcs is None:
             return None
-        return LDPCTransport(segment_bits(mcs, bits, self.link.k_max), self.link.num_iter)
+        return LDPCTransport(segment_bits(mcs, bits, self.link.k_max), self.link.num_iter, self.link.early_stop)
 
     def robust_mcs(self, snr_db: float, k: int) -> MCS | None:
         """Most efficient MCS whose ``selection_trials`` blocks of ``k`` bits all decode at ``snr_db`` (cached)."""
@@ -125,7 +127,7 @@ class SideLink:
             def compute() -> dict:
                 g = torch.Generator().manual_seed(int(config_hash([self.channel_key, key]), 16) % 2 ** 62)
                 m = select_robust_mcs(self.channel, snr_db, k, self.link.num_iter, self.link.selection_trials,
-                                      self.link.max_repetitions, g)
+                                      self.link.max_repetitions, g, self.link.early_stop)
                 return {"mcs": None if m is None else [m.index, m.bits_per_symbol, m.rate, m.repetitions]}
 
             name = ["robust_mcs", self.channel_key, key, vars(self.link)]

@@ -162,7 +162,7 @@ class DigitalLDPC(DigitalScheme):
     def transport(self, design_snr_db):
         mcs = MCS(-1, self.options.bits_per_symbol, self.options.rate)
         seg = segment_uses(mcs, self.symbols, self.setup.link.k_max)
-        t = LDPCTransport(seg, self.setup.link.num_iter) if seg else None
+        t = LDPCTransport(seg, self.setup.link.num_iter, self.setup.link.early_stop) if seg else None
         return t, {"link": transport_label(t) if t else str(mcs)}
 
     def label(self) -> str:
@@ -208,7 +208,7 @@ class DigitalAMC(DigitalScheme):
             seg = segment_uses(mcs, self.symbols, link.k_max)
             if seg is None:
                 continue
-            t = LDPCTransport(seg, link.num_iter)
+            t = LDPCTransport(seg, link.num_iter, link.early_stop)
             proxy = self.proxy(t.payload_bits)
             if proxy is None:
                 continue
