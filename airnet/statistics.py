@@ -39,10 +39,11 @@ class Estimate:
 
 
 def t_quantile(p: float, dof: int) -> float:
-    """Quantile of Student's t with ``dof`` degrees of freedom."""
-    from scipy import stats
+    """Quantile of Student's t with ``dof`` degrees of freedom (``scipy.stats.t.ppf``'s own kernel, without the
+    0.6 s import of ``scipy.stats``)."""
+    from scipy import special
 
-    return float(stats.t.ppf(p, dof))
+    return float(special.stdtrit(dof, p))
 
 
 def estimate(rows: Sequence[dict[str, Any]], level: float = 0.95) -> Estimate:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from airnet.statistics import DRAWS_ESTIMATOR, SEEDS_ESTIMATOR, compare, estimate, holm, rank
+from airnet.statistics import DRAWS_ESTIMATOR, SEEDS_ESTIMATOR, compare, estimate, holm, rank, t_quantile
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,6 +27,11 @@ def rows_for(seeds: int, draws: int, rng: random.Random, mean: float = 0.7, betw
 def mean_width(seeds: int, draws: int, trials: int = 200) -> float:
     rng = random.Random(seeds * 1000 + draws)
     return sum(estimate(rows_for(seeds, draws, rng)).half_width for _ in range(trials)) / trials
+
+
+def test_t_quantiles_from_the_table():
+    # two-sided 95 %: 12.706 (1 dof), 4.303 (2), 2.040 (31); the normal 1.960 in the limit
+    assert [round(t_quantile(0.975, d), 3) for d in (1, 2, 31, 10 ** 7)] == [12.706, 4.303, 2.04, 1.96]
 
 
 def test_confidence_band_narrows_as_seeds_and_draws_grow():
