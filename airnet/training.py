@@ -115,7 +115,8 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
             raise ValueError("train_model needs at least one view")
         draw_views = lambda: fixed  # noqa: E731
     step = 0
-    opt = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    # foreach: one kernel per op over all tensors (the CPU default loops per tensor); identical numbers
+    opt = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay, foreach=True)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, settings.epochs))
     if distill is not None:
         distill.teacher.eval()
@@ -132,15 +133,14 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
             if distill is not None:
                 with torch.no_grad():
                     t_logits = distill.teacher(xb)
-            w = flat_params(model)
             loss = 0.0
             step_views = draw_views() if views is not None else [View(mask, weight_noise)]
+            # one plain view (clean training) runs the module itself: same numbers, without the flat vector
+            plain = len(step_views) == 1 and step_views[0].mask is None and step_views[0].noise is None
+            w = None if plain else flat_params(model)
             first = None
             for view in step_views:
-                wv = w if view.mask is None else w * view.mask.to(device=w.device, dtype=w.dtype)
-                if view.noise is not None:
-                    wv = view.noise(wv)
-                logits = call_with_vector(model, wv, xb, layout)
+                logits = model(xb) if plain else call_with_vector(model, _view_weights(w, view), xb, layout)
                 soft = first.detach() if view.teacher == "first" and first is not None else t_logits
                 first = logits if first is None else first
                 loss = loss + (F.cross_entropy(logits, yb) if soft is None else
@@ -168,6 +168,12 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
         epochs.set_postfix(loss=f"{history[-1]:.3f}")
     model.eval()
     return history
+
+
+def _view_weights(w: torch.Tensor, view: View) -> torch.Tensor:
+    """The weights [n] a view's network runs on: masked, then perturbed by its noise."""
+    wv = w if view.mask is None else w * view.mask.to(device=w.device, dtype=w.dtype)
+    return wv if view.noise is None else view.noise(wv)
 
 
 def _apply_mask(model: nn.Module, maskf: torch.Tensor) -> None:
