@@ -28,15 +28,18 @@ class AccuracyStats:
         return cls(float(accs.mean()), std, tuple(accs.tolist()))
 
 
-STRATEGIES = ("auto", "copy", "vmap", "loop")
+STRATEGIES = ("auto", "grouped", "copy", "vmap", "loop")
 PRECISIONS = ("float32", "bfloat16")
 
 
 def pick_strategy(model: nn.Module, device: torch.device) -> str:
-    """The fastest measured strategy (benchmarks/evaluation.py): on the CPU, ``copy`` (weights copied into one
-    model, plain forward passes) for convolutional models, whose K-times larger vmap activations fall out of
-    cache, and ``vmap`` for fully connected ones (K realizations become batched matmuls); ``vmap`` on
+    """The fastest measured strategy (benchmarks/evaluation.py): ``grouped`` for models that provide
+    ``forward_grouped(params, x)`` (the MLP: K realizations as one stacked matrix product, then batched ones;
+    below K bare passes); on the CPU, ``copy`` (weights copied into one model, plain forward passes) for
+    convolutional models, whose K-times larger vmap activations fall out of cache; ``vmap`` otherwise and on
     accelerators, where one batched pass fills the device."""
+    if hasattr(model, "forward_grouped"):
+        return "grouped"
     has_conv = any(isinstance(m, nn.modules.conv._ConvNd) for m in model.modules())
     return "copy" if has_conv and device.type == "cpu" else "vmap"
 
@@ -53,7 +56,7 @@ def accuracy_of_vectors(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y
     vecs : [K, n], float
         One parameter vector per channel realization.
     x : [N, ...], float; y : [N], long
-    strategy : "auto" | "copy" | "vmap" | "loop"
+    strategy : "auto" | "grouped" | "copy" | "vmap" | "loop"
         Same results, different speed (:func:`pick_strategy`).
     precision : "float32" | "bfloat16"
         Scoring precision; bfloat16 (with channels_last for conv nets) is faster and may flip a few
@@ -80,12 +83,16 @@ def accuracy_of_vectors(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y
         return _accuracy_by_copy(model, vecs, x, y, batch_size, precision)
     if chosen == "loop":
         return accuracy_of_vectors_loop(model, vecs, x, y, batch_size)
+    if chosen == "grouped" and not hasattr(model, "forward_grouped"):
+        raise ValueError(f"strategy 'grouped' needs a model with forward_grouped(params, x); "
+                         f"{type(model).__name__} has none")
     correct = torch.zeros(vecs.shape[0], dtype=torch.long, device=vecs.device)
 
     def predict(v: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
         return call_with_vector(model, v, xb, layout).argmax(dim=-1)
 
-    batched = vmap(predict, in_dims=(0, None))
+    batched = ((lambda v, xb: model.forward_grouped(layout.unflatten(v), xb).argmax(dim=-1)) if chosen == "grouped"
+               else vmap(predict, in_dims=(0, None)))
     for k in range(0, vecs.shape[0], realization_chunk):
         vk = vecs[k:k + realization_chunk]
         for i in range(0, x.shape[0], batch_size):

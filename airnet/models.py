@@ -27,6 +27,37 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
+    def forward_grouped(self, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        """The network under K parameter sets at once (the ``grouped`` evaluation strategy).
+
+        The first layer is one matrix product for all K sets (their rows stacked), later layers batched
+        products: no per-set Python loop, and the input is read once.
+
+        Input
+        -----
+        params : dict name -> [K, *shape]
+            Parameters as :meth:`airnet.params.ParamLayout.unflatten` gives them (buffers: none in this model).
+        x : [N, C, H, W] or [N, d], float
+
+        Output
+        ------
+        : [K, N, classes]
+        """
+        # h: [N, d] (the shared input), [N, K, out] after the first layer (all K sets' rows in one product), then
+        # [K, N, out]; elementwise ops run on contiguous tensors (a ReLU on a transposed view is several times slower)
+        h, stacked = x.flatten(1), False
+        for i, layer in enumerate(self.net):
+            if isinstance(layer, nn.Linear):
+                w, b = params[f"net.{i}.weight"], params[f"net.{i}.bias"]     # [K, out, in], [K, out]
+                k, out, d_in = w.shape
+                if h.dim() == 2:
+                    h, stacked = torch.addmm(b.reshape(-1), h, w.reshape(k * out, d_in).t()).view(-1, k, out), True
+                else:
+                    h, stacked = torch.baddbmm(b[:, None], h.transpose(0, 1) if stacked else h, w.transpose(1, 2)), False
+            elif isinstance(layer, nn.ReLU):
+                h = torch.relu(h) if h.dim() == 2 else h.relu_()      # the input (2-D) stays; products are ours
+        return h.transpose(0, 1) if stacked else h
+
     def prunable_units(self) -> UnitSpec:
         """Hidden neurons: row of their layer, bias entry, column of the next layer."""
         linears = [i for i, m in enumerate(self.net) if isinstance(m, nn.Linear)]

@@ -160,6 +160,21 @@ def test_bad_inputs(call, msg):
     assert msg in str(exc.value)
 
 
+@pytest.mark.parametrize("hidden", [(), (64,), (32, 16)])
+def test_grouped_mlp_forward_equals_each_parameter_set_alone(digits, hidden):
+    from airnet.params import ParamLayout, call_with_vector
+
+    torch.manual_seed(0)
+    m = build_model("mlp", digits.input_shape, 10, hidden=hidden)
+    layout = ParamLayout.of(m)
+    vecs = model_vector(m) + 0.1 * torch.randn(5, layout.total)
+    x = digits.x_test[:50].clone()
+    grouped = m.forward_grouped(layout.unflatten(vecs), x)
+    assert grouped.shape == (5, 50, 10) and torch.equal(x, digits.x_test[:50])     # the input is left alone
+    for k in range(5):
+        torch.testing.assert_close(grouped[k], call_with_vector(m, vecs[k], x, layout), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("name", ["mlp", "cnn"])
 def test_all_evaluation_strategies_agree_and_bfloat16_flips_few_predictions(digits, name):
     torch.manual_seed(0)
@@ -167,7 +182,7 @@ def test_all_evaluation_strategies_agree_and_bfloat16_flips_few_predictions(digi
     train_model(m, digits.x_train, digits.y_train, train_settings(epochs=3), torch.Generator().manual_seed(0))
     rx = transmit_vector(model_vector(m), make_channel("awgn"), 15.0, 8, generator=torch.Generator().manual_seed(1))
     ref = accuracy_of_vectors(m, rx, digits.x_test, digits.y_test, strategy="loop")
-    for strategy in ("copy", "vmap", "auto"):
+    for strategy in ("copy", "vmap", "auto") + (("grouped",) if name == "mlp" else ()):
         assert torch.equal(accuracy_of_vectors(m, rx, digits.x_test, digits.y_test, strategy=strategy), ref)
     bf16 = accuracy_of_vectors(m, rx, digits.x_test, digits.y_test, precision="bfloat16")
     assert (bf16 - ref).abs().max().item() <= 3 / len(digits.y_test)       # at most 3 of 359 images flip
