@@ -40,8 +40,14 @@ def run(quick: bool = False) -> list[Figure]:
         tmp = Path(d)
         t_import = _timed(lambda: subprocess.Popen([sys.executable, "-c", "import airnet, channels"], cwd=ROOT,
                                                    stderr=subprocess.PIPE, text=True))
+        # what the main job imports before any work: torch, torch._dynamo (every torch.optim optimizer imports
+        # it), Hydra and the driver, Sionna (side information's LDPC chain; it brings matplotlib and SciPy)
+        t_floor = _timed(lambda: subprocess.Popen(
+            [sys.executable, "-c", "import torch, torch._dynamo, experiments.sweep, sionna.phy.fec.ldpc"], cwd=ROOT,
+            stderr=subprocess.PIPE, text=True))
         t_main = _timed(lambda: _job(tmp, "main"))
         figs.append(Figure("main job from a cold cache (wall)", t_main, 5.0, "s", "5 s target", "target <= 1"))
+        figs.append(Figure("main job's imports alone (wall)", t_floor, t_main, "s", "main job", "share"))
         figs.append(Figure("python -c 'import airnet, channels' (wall)", t_import, t_main, "s", "main job",
                            "share"))
         small = ["experiment.snr_db=[0,10,20]", "train.epochs=10"]
