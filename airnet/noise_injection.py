@@ -45,15 +45,23 @@ class ChannelNoise:
         return lo + (hi - lo) * u
 
     def __call__(self, w: torch.Tensor) -> torch.Tensor:
+        return w + self.perturbation(w.detach())
+
+    def perturbation(self, w: torch.Tensor) -> torch.Tensor:
+        """What one delivery adds to the weights w [n] (no gradient): received minus sent, [n].
+
+        Straight-through noise is this added to the weights; the training loop may add it to the parameters in
+        place instead of building a perturbed copy (same numbers, no functional call).
+        """
         # no per-step finiteness check: the training loop stops on a non-finite loss
-        wd = w.detach()
+        w = w.detach()
         if self.direct:
             snr = self.draw_snr()
-            perturbation = self.channel.reals_perturbation(wd, snr, self.generator)
+            perturbation = self.channel.reals_perturbation(w, snr, self.generator)
             if perturbation is not None:
-                return w + perturbation
-            rx = transmit_reals(wd.unsqueeze(0), self.channel, snr, self.generator, check=False)[0]
+                return perturbation
+            rx = transmit_reals(w.unsqueeze(0), self.channel, snr, self.generator, check=False)[0]
         else:
-            rx = transmit_vector(wd, self.channel, self.draw_snr(), 1, self.plan, self.generator, self.combiner,
+            rx = transmit_vector(w, self.channel, self.draw_snr(), 1, self.plan, self.generator, self.combiner,
                                  check=False)[0]
-        return w + (rx - wd)
+        return rx - w

@@ -49,7 +49,7 @@ class View:
     """
 
     mask: torch.Tensor | None = None
-    noise: WeightNoise | None = None
+    noise: WeightNoise | None = None     # with a ``perturbation(w) -> delta`` method: straight-through (w + delta)
     teacher: str = "model"
 
 
@@ -115,8 +115,10 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
             raise ValueError("train_model needs at least one view")
         draw_views = lambda: fixed  # noqa: E731
     step = 0
+    params = list(model.parameters())
+    flat: _FlatParams | None = None          # set up on the first step with in-place noise
     # foreach: one kernel per op over all tensors (the CPU default loops per tensor); identical numbers
-    opt = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay, foreach=True)
+    opt = torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay, foreach=True)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, settings.epochs))
     if distill is not None:
         distill.teacher.eval()
@@ -135,20 +137,27 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
                     t_logits = distill.teacher(xb)
             loss = 0.0
             step_views = draw_views() if views is not None else [View(mask, weight_noise)]
-            # one plain view (clean training) runs the module itself: same numbers, without the flat vector
-            plain = len(step_views) == 1 and step_views[0].mask is None and step_views[0].noise is None
-            w = None if plain else flat_params(model)
-            first = None
-            for view in step_views:
-                logits = model(xb) if plain else call_with_vector(model, _view_weights(w, view), xb, layout)
-                soft = first.detach() if view.teacher == "first" and first is not None else t_logits
-                first = logits if first is None else first
-                loss = loss + (F.cross_entropy(logits, yb) if soft is None else
-                               distillation_loss(logits, soft, yb, distill.temperature if distill else 1.0,
-                                                 distill.alpha if distill else 0.5))
-            loss = loss / len(step_views)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
+            direct = _runs_directly(step_views)
+            noise = step_views[0].noise if direct else None
+            if noise is not None:
+                flat = flat or _FlatParams(params)
+                flat.perturb(noise)
+            try:
+                w = None if direct else flat_params(model)
+                first = None
+                for view in step_views:
+                    logits = model(xb) if direct else call_with_vector(model, _view_weights(w, view), xb, layout)
+                    soft = first.detach() if view.teacher == "first" and first is not None else t_logits
+                    first = logits if first is None else first
+                    loss = loss + (F.cross_entropy(logits, yb) if soft is None else
+                                   distillation_loss(logits, soft, yb, distill.temperature if distill else 1.0,
+                                                     distill.alpha if distill else 0.5))
+                loss = loss / len(step_views)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+            finally:
+                if noise is not None:                   # the exact weights back before the optimizer step
+                    flat.restore()
             opt.step()
             step += 1
             if mask_update is not None:
@@ -166,8 +175,47 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
         sched.step()
         history.append(total / max(count, 1))
         epochs.set_postfix(loss=f"{history[-1]:.3f}")
+    if flat is not None:
+        flat.release()
     model.eval()
     return history
+
+
+def _runs_directly(views: Sequence[View]) -> bool:
+    """One unmasked view, clean or with straight-through noise (``noise.perturbation``: no gradient), runs the module
+    itself: its perturbation is added to the parameters in place and undone exactly after the backward pass. Same
+    numbers as the functional call on a perturbed flat vector (same sums, same gradient), without its overhead."""
+    v = views[0]
+    return len(views) == 1 and v.mask is None and (v.noise is None or hasattr(v.noise, "perturbation"))
+
+
+class _FlatParams:
+    """The parameters as views of one flat buffer, so a straight-through perturbation is added to all of them, and
+    undone exactly, with one tensor op each (the per-step cost of noise injection on small models)."""
+
+    def __init__(self, params: list[torch.Tensor]) -> None:
+        self.params = params
+        with torch.no_grad():
+            self.flat = torch.cat([p.detach().reshape(-1) for p in params])
+            for p, v in zip(params, self.flat.split([p.numel() for p in params])):
+                p.data = v.view_as(p)
+        self.saved: torch.Tensor | None = None
+
+    def perturb(self, noise) -> None:
+        """Weights := weights + ``noise.perturbation(weights)``, keeping the exact old values."""
+        with torch.no_grad():
+            self.saved = self.flat.clone()
+            self.flat.add_(noise.perturbation(self.saved))
+
+    def restore(self) -> None:
+        with torch.no_grad():
+            self.flat.copy_(self.saved)
+
+    def release(self) -> None:
+        """Give every parameter its own storage again (the model no longer aliases the buffer)."""
+        with torch.no_grad():
+            for p in self.params:
+                p.data = p.data.clone()
 
 
 def _view_weights(w: torch.Tensor, view: View) -> torch.Tensor:

@@ -82,6 +82,28 @@ def test_training_is_bit_identical_for_same_seed(digits):
     assert torch.equal(a, b)
 
 
+@pytest.mark.parametrize("name", ["cnn", "mlp"])
+def test_in_place_noise_and_direct_clean_steps_equal_the_functional_path_bit_for_bit(digits, name):
+    # the fast paths (module called directly; straight-through noise added in place and undone) must give the
+    # weights of the generic path: a functional call on the perturbed flat vector (forced by a noise without
+    # `perturbation`, and by an all-ones mask for clean training)
+    def train(noisy: bool, fast: bool) -> torch.Tensor:
+        torch.manual_seed(0)
+        m = build_model(name, digits.input_shape, 10)
+        g = torch.Generator().manual_seed(1)
+        noise = ChannelNoise(make_channel("rayleigh", block_length=4), 5.0, generator=g) if noisy else None
+        if noise is not None and not fast:
+            noise = (lambda f: (lambda w: f(w)))(noise)            # a plain callable: the generic path
+        ones = None if fast or noisy else torch.ones(ParamLayout.of(m).total, dtype=torch.bool)
+        train_model(m, digits.x_train[:256], digits.y_train[:256], train_settings(epochs=2), g,
+                    weight_noise=noise, mask=ones)
+        assert len({p.untyped_storage().data_ptr() for p in m.parameters()}) == len(list(m.parameters()))
+        return model_vector(m)
+
+    for noisy in (False, True):
+        assert torch.equal(train(noisy, fast=True), train(noisy, fast=False)), noisy
+
+
 def test_noise_injection_beats_clean_at_low_snr(digits):
     ch = make_channel("awgn")
     clean, robust = _train(digits, None), _train(digits, 5.0)
