@@ -7,8 +7,15 @@ iterations instead of twenty. Imported lazily: it imports Sionna.
 """
 from __future__ import annotations
 
+import inspect
+import logging
+
 import torch
 from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
+
+log = logging.getLogger("airnet")
+# the private hook this subclass relies on (Sionna 2.2's torch decoder); other versions decode without early stop
+_HOOK = ("self", "msg_v2c", "msg_c2v", "llr_ch", "x_hat", "it")
 
 
 class EarlyStopLDPC5GDecoder(LDPC5GDecoder):
@@ -39,6 +46,11 @@ class EarlyStopLDPC5GDecoder(LDPC5GDecoder):
         self._var_of_edge = torch.as_tensor(self._vn_idx, dtype=torch.long, device=device)
         self._converged = False
         self.iterations = 0          # iterations the last call ran (for tests and benchmarks)
+
+    @staticmethod
+    def supported() -> bool:
+        """Whether the installed Sionna has the decoder internals this class hooks into."""
+        return tuple(inspect.signature(LDPC5GDecoder._bp_iter).parameters) == _HOOK
 
     def call(self, llr_ch: torch.Tensor, /, **kwargs) -> torch.Tensor:
         self._converged = False

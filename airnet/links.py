@@ -13,6 +13,7 @@ through one of these transports, paid for from the same budget of channel uses:
 """
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,6 +24,7 @@ import torch
 from channels import Channel
 from channels.capacity import normal_approximation_bits, normal_approximation_error
 
+log = logging.getLogger("airnet")
 CRC_BITS = 24          # NR code-block CRC; the receiver detects a wrong block and erases it
 MIN_MOTHER_RATE = 0.2  # 5G LDPC base graph 2 lowest rate; lower MCS rates repeat coded bits (circular buffer)
 
@@ -263,7 +265,8 @@ class _Codec:
         n0 = n if k / n >= MIN_MOTHER_RATE else int(math.ceil(k / MIN_MOTHER_RATE))
         self.n0 = n0
         self.encoder = LDPC5GEncoder(k, n0, num_bits_per_symbol=m if n0 % m == 0 else None, device=device)
-        self.decoder = (EarlyStopLDPC5GDecoder(self.encoder, num_iter, device=device) if early_stop else
+        self.decoder = (EarlyStopLDPC5GDecoder(self.encoder, num_iter, device=device)
+                        if early_stop and _early_stop_available() else
                         LDPC5GDecoder(self.encoder, num_iter=num_iter, hard_out=True, device=device))
         self.mapper = Mapper("qam", m, device=device)
         self.demapper = Demapper("app", "qam", m, device=device)
@@ -284,6 +287,18 @@ class _Codec:
         llr = llr.reshape(r_, reps, c * self.n).sum(1).reshape(r_ * c, self.n)
         llr0 = torch.zeros(r_ * c, self.n0, dtype=llr.dtype, device=llr.device).index_add_(1, self.cycle, llr)
         return self.decoder(llr0).reshape(r_, c, self.k)
+
+
+@lru_cache(maxsize=None)
+def _early_stop_available() -> bool:
+    """Early termination hooks into Sionna's decoder internals; other versions decode all iterations (said once)."""
+    from airnet.ldpc_decoder import EarlyStopLDPC5GDecoder
+
+    if not EarlyStopLDPC5GDecoder.supported():
+        log.warning("this Sionna version's LDPC decoder has other internals: link.early_stop is ignored "
+                    "(same decisions, slower decoding)")
+        return False
+    return True
 
 
 @lru_cache(maxsize=64)

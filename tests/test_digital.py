@@ -98,6 +98,7 @@ def test_early_stopped_decoder_matches_the_full_decoder_and_stops_early_at_high_
 
     from airnet.ldpc_decoder import EarlyStopLDPC5GDecoder
 
+    assert EarlyStopLDPC5GDecoder.supported()       # the installed Sionna has the hook (else links fall back)
     g = torch.Generator().manual_seed(0)
     enc = LDPC5GEncoder(200, 400, num_bits_per_symbol=2)
     full, early = LDPC5GDecoder(enc, num_iter=20, hard_out=True), EarlyStopLDPC5GDecoder(enc, 20)
