@@ -34,10 +34,10 @@ PRECISIONS = ("float32", "bfloat16")
 
 def pick_strategy(model: nn.Module, device: torch.device) -> str:
     """The fastest measured strategy (benchmarks/evaluation.py): ``grouped`` for models that provide
-    ``forward_grouped(params, x)`` (the MLP: K realizations as one stacked matrix product, then batched ones;
-    below K bare passes); on the CPU, ``copy`` (weights copied into one model, plain forward passes) for
-    convolutional models, whose K-times larger vmap activations fall out of cache; ``vmap`` otherwise and on
-    accelerators, where one batched pass fills the device."""
+    ``forward_grouped(params, x)`` (the built-in MLP and CNN: several realizations as one stacked or grouped
+    product; faster than K plain passes); otherwise on the CPU ``copy`` (weights copied into one model, plain
+    forward passes) for convolutional models, whose K-times larger vmap activations fall out of cache, and
+    ``vmap`` for the rest and on accelerators, where one batched pass fills the device."""
     if hasattr(model, "forward_grouped"):
         return "grouped"
     has_conv = any(isinstance(m, nn.modules.conv._ConvNd) for m in model.modules())

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 # A prunable layer: (label, [(parameter name, dim, entries per unit), ...]); unit j of the layer owns
@@ -81,6 +82,47 @@ class SmallCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x).flatten(1))
+
+    def forward_grouped(self, params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        """The network under K parameter sets at once (the ``grouped`` evaluation strategy).
+
+        A few sets at a time: their first convolutions stacked into one convolution of the shared input, the second
+        ones as one grouped convolution, the heads as a batched product. On the CPU, groups of 4 sets and blocks of
+        images keep the activations small (0.6x the time of one plain pass per set on the digits); elsewhere all K
+        sets and images at once.
+
+        Input
+        -----
+        params : dict name -> [K, *shape]
+            Parameters as :meth:`airnet.params.ParamLayout.unflatten` gives them.
+        x : [N, C, H, W], float
+
+        Output
+        ------
+        : [K, N, classes]
+        """
+        k_all, (n, _, hh, ww) = params["head.bias"].shape[0], x.shape
+        cpu = x.device.type == "cpu"
+        group = 4 if cpu else k_all
+        # image blocks keep the first activation near 2 MB, as large as a plain pass's on the digits: bigger
+        # buffers make the allocator return and re-fault pages (measured: up to 1.7x slower runs)
+        block = max(16, 2 ** 21 // (4 * group * self.features[0].out_channels * hh * ww)) if cpu else n
+        out = []
+        for s in range(0, k_all, group):
+            p = {name: t[s:s + group] for name, t in params.items()}
+            k = p["head.bias"].shape[0]
+            w1, w2 = p["features.0.weight"], p["features.3.weight"]
+            w1, b1 = w1.reshape(-1, *w1.shape[2:]), p["features.0.bias"].reshape(-1)
+            w2, b2 = w2.reshape(-1, *w2.shape[2:]), p["features.3.bias"].reshape(-1)
+            rows = []
+            for i in range(0, n, block):
+                xb = x[i:i + block]
+                h = F.max_pool2d(F.conv2d(xb, w1, b1, padding=1).relu_(), 2)
+                h = F.max_pool2d(F.conv2d(h, w2, b2, padding=1, groups=k).relu_(), 2)
+                h = h.reshape(xb.shape[0], k, -1).transpose(0, 1)                   # [k, block, c2 * spatial]
+                rows.append(torch.baddbmm(p["head.bias"][:, None], h, p["head.weight"].transpose(1, 2)))
+            out.append(torch.cat(rows, dim=1))
+        return torch.cat(out)
 
     def prunable_units(self) -> UnitSpec:
         """Filters of both convolutions: filter, bias, and what reads it (next filters' channel, head columns)."""

@@ -182,17 +182,18 @@ def test_bad_inputs(call, msg):
     assert msg in str(exc.value)
 
 
-@pytest.mark.parametrize("hidden", [(), (64,), (32, 16)])
-def test_grouped_mlp_forward_equals_each_parameter_set_alone(digits, hidden):
+@pytest.mark.parametrize("name, kwargs", [("mlp", dict(hidden=())), ("mlp", dict(hidden=(64,))),
+                                          ("mlp", dict(hidden=(32, 16))), ("cnn", dict(channels=(16, 8)))])
+def test_grouped_forward_equals_each_parameter_set_alone(digits, name, kwargs):
     from airnet.params import ParamLayout, call_with_vector
 
     torch.manual_seed(0)
-    m = build_model("mlp", digits.input_shape, 10, hidden=hidden)
+    m = build_model(name, digits.input_shape, 10, **kwargs)
     layout = ParamLayout.of(m)
     vecs = model_vector(m) + 0.1 * torch.randn(5, layout.total)
-    x = digits.x_test[:50].clone()
+    x = digits.x_test[:300].clone()            # cnn: 2 groups of sets (4 + 1) x 3 blocks of images (128, 128, 44)
     grouped = m.forward_grouped(layout.unflatten(vecs), x)
-    assert grouped.shape == (5, 50, 10) and torch.equal(x, digits.x_test[:50])     # the input is left alone
+    assert grouped.shape == (5, 300, 10) and torch.equal(x, digits.x_test[:300])   # the input is left alone
     for k in range(5):
         torch.testing.assert_close(grouped[k], call_with_vector(m, vecs[k], x, layout), rtol=1e-5, atol=1e-5)
 
@@ -204,7 +205,7 @@ def test_all_evaluation_strategies_agree_and_bfloat16_flips_few_predictions(digi
     train_model(m, digits.x_train, digits.y_train, train_settings(epochs=3), torch.Generator().manual_seed(0))
     rx = transmit_vector(model_vector(m), make_channel("awgn"), 15.0, 8, generator=torch.Generator().manual_seed(1))
     ref = accuracy_of_vectors(m, rx, digits.x_test, digits.y_test, strategy="loop")
-    for strategy in ("copy", "vmap", "auto") + (("grouped",) if name == "mlp" else ()):
+    for strategy in ("copy", "vmap", "auto", "grouped"):
         assert torch.equal(accuracy_of_vectors(m, rx, digits.x_test, digits.y_test, strategy=strategy), ref)
     bf16 = accuracy_of_vectors(m, rx, digits.x_test, digits.y_test, precision="bfloat16")
     assert (bf16 - ref).abs().max().item() <= 3 / len(digits.y_test)       # at most 3 of 359 images flip
