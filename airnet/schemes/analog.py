@@ -99,11 +99,7 @@ class AnalogScheme(Scheme):
     def fit(self, model: nn.Module, design: Design) -> Fit | None:
         """Largest plan whose channel uses plus its side information's fit the budget (None if none does);
         memoized per model and design (a fixed-design sweep fits once, not once per SNR)."""
-        memo = self.__dict__.setdefault("_fits", {})
-        key = (id(model), design)
-        if key not in memo:
-            memo[key] = self._fit(model, design)
-        return memo[key]
+        return self.memoized("fit", (id(model), design), lambda: self._fit(model, design))
 
     def _fit(self, model: nn.Module, design: Design) -> Fit | None:
         found: dict[int, Fit | None] = {}

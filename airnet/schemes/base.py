@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, TypeVar
+from typing import Any, Callable, ClassVar, Hashable, TypeVar
 
 import torch
 from torch import nn
 
 from airnet.setup import Setup
 from airnet.side_info import Design
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,15 @@ class Scheme(ABC):
         self.setup = setup
         self.options = options
         self.budget = int(budget)
+        self._memo: dict[str, dict[Hashable, Any]] = {}
+
+    def memoized(self, table: str, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()`` once per ``key`` of ``table`` for this scheme (fits, pruners, searches a sweep reuses
+        across its points)."""
+        memo = self._memo.setdefault(table, {})
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
 
     @abstractmethod
     def deliver(self, snr_db: float, num_realizations: int, generator: torch.Generator,

@@ -51,10 +51,6 @@ class DigitalScheme(Scheme):
 
     Options = DigitalOptions
 
-    def __init__(self, setup, options, budget) -> None:
-        super().__init__(setup, options, budget)
-        self._payloads: dict[int, tuple[torch.nn.Module, Payload | None]] = {}
-
     @property
     def side_counted(self) -> bool:
         return not self.setup.side_link.free
@@ -84,30 +80,31 @@ class DigitalScheme(Scheme):
     def payload(self, bits_available: int) -> tuple[torch.nn.Module, Payload | None]:
         """(model, payload) for ``bits_available``: the best of the top ``finetune_candidates`` candidates after
         each is fine-tuned at its size (and bit width, with ``qat``), by validation accuracy."""
-        if bits_available not in self._payloads:
-            teacher = self.setup.teacher()
-            ranked = self.candidates(bits_available)
-            best = (teacher, ranked[0][1]) if ranked else (teacher, None)
-            if ranked and self.options.finetune:
-                best_acc = -1.0
-                for _, proxy in ranked[:self.options.finetune_candidates]:
-                    keep = int(proxy.mask.sum())
-                    if keep == self.setup.num_params:
-                        model, payload = teacher, proxy      # nothing pruned: the clean model is the start
-                    else:
-                        prune = replace(self.options.prune, structure=proxy.structure)
-                        model, mask = train_pruned(self.setup, prune, keep,
-                                                   quant_bits=proxy.bits if self.options.qat else None)
-                        payload = build_payload(model, mask, proxy.bits, make_pruner(model, proxy.structure),
-                                                bits_available, self.side_counted, proxy.structure)
-                    if payload is None:
-                        continue
-                    acc = validation_accuracy(model, payload, self.setup.data.x_val, self.setup.data.y_val,
-                                              self.side_counted)
-                    if acc > best_acc:
-                        best, best_acc = (model, payload), acc
-            self._payloads[bits_available] = best
-        return self._payloads[bits_available]
+        return self.memoized("payload", bits_available, lambda: self._payload(bits_available))
+
+    def _payload(self, bits_available: int) -> tuple[torch.nn.Module, Payload | None]:
+        teacher = self.setup.teacher()
+        ranked = self.candidates(bits_available)
+        best = (teacher, ranked[0][1]) if ranked else (teacher, None)
+        if ranked and self.options.finetune:
+            best_acc = -1.0
+            for _, proxy in ranked[:self.options.finetune_candidates]:
+                keep = int(proxy.mask.sum())
+                if keep == self.setup.num_params:
+                    model, payload = teacher, proxy      # nothing pruned: the clean model is the start
+                else:
+                    prune = replace(self.options.prune, structure=proxy.structure)
+                    model, mask = train_pruned(self.setup, prune, keep,
+                                               quant_bits=proxy.bits if self.options.qat else None)
+                    payload = build_payload(model, mask, proxy.bits, make_pruner(model, proxy.structure),
+                                            bits_available, self.side_counted, proxy.structure)
+                if payload is None:
+                    continue
+                acc = validation_accuracy(model, payload, self.setup.data.x_val, self.setup.data.y_val,
+                                          self.side_counted)
+                if acc > best_acc:
+                    best, best_acc = (model, payload), acc
+        return best
 
     def deliver(self, snr_db, num_realizations, generator, design_snr_db=None):
         design = float(snr_db if design_snr_db is None else design_snr_db)
@@ -187,14 +184,8 @@ class DigitalAMC(DigitalScheme):
 
     Options = DigitalAMCOptions
 
-    def __init__(self, setup, options, budget) -> None:
-        super().__init__(setup, options, budget)
-        self._choice: dict[float, tuple[Transport | None, dict[str, Any]]] = {}
-
     def transport(self, design_snr_db):
-        if design_snr_db not in self._choice:
-            self._choice[design_snr_db] = self._search(design_snr_db)
-        return self._choice[design_snr_db]
+        return self.memoized("transport", design_snr_db, lambda: self._search(design_snr_db))
 
     def _search(self, design_snr_db: float) -> tuple[Transport | None, dict[str, Any]]:
         setup, link = self.setup, self.setup.link

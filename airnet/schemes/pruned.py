@@ -156,10 +156,9 @@ class PrunedScheme(AnalogScheme):
         return 1
 
     def pruner(self, model, keep: int | None = None):
-        memo = self.__dict__.setdefault("_pruners", {})    # built once per (model, keep): unit groups cost a loop
-        if (id(model), keep) not in memo:
-            memo[(id(model), keep)] = make_pruner(model, self.prune_options().structure, protect_biases_up_to=keep)
-        return memo[(id(model), keep)]
+        # built once per (model, keep): unit groups cost a loop
+        return self.memoized("pruner", (id(model), keep), lambda: make_pruner(
+            model, self.prune_options().structure, protect_biases_up_to=keep))
 
     def keep_for(self, design: Design) -> int:
         """Weights to train for (see :meth:`AnalogScheme.sized_keep`)."""
@@ -265,10 +264,7 @@ class UEP(Expansion):
 
     def _sensitivity(self, model: nn.Module, mask: torch.Tensor, design_snr_db: float) -> torch.Tensor:
         key = (design_snr_db, tuple(torch.nonzero(mask).flatten().tolist()))
-        memo = self.__dict__.setdefault("_sens", {})
-        if key not in memo:
-            memo[key] = layer_sensitivity(model, model_vector(model), uniform_expansion_plan(mask, 1),
-                                          self.setup.channel, design_snr_db, self.setup.data.x_val,
-                                          self.setup.data.y_val, self.options.draws,
-                                          self.setup.generator("uep", design_snr_db, self.budget))
-        return memo[key]
+        return self.memoized("sensitivity", key, lambda: layer_sensitivity(
+            model, model_vector(model), uniform_expansion_plan(mask, 1), self.setup.channel, design_snr_db,
+            self.setup.data.x_val, self.setup.data.y_val, self.options.draws,
+            self.setup.generator("uep", design_snr_db, self.budget)))

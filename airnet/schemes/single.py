@@ -29,10 +29,8 @@ class SingleModelScheme(AnalogScheme):
     Options = SingleModelOptions
 
     def pruner(self, model):
-        memo = self.__dict__.setdefault("_pruners", {})    # built once per model: unit groups cost a loop
-        if id(model) not in memo:
-            memo[id(model)] = make_pruner(model, self.options.structure)
-        return memo[id(model)]
+        # built once per model: unit groups cost a loop
+        return self.memoized("pruner", id(model), lambda: make_pruner(model, self.options.structure))
 
     def plan(self, model, design, reals):
         w = model_vector(model)
