@@ -80,7 +80,7 @@ def accuracy_of_vectors(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y
         raise ValueError(f"vectors have {vecs.shape[1]} entries, the model has {layout.total} parameters")
     chosen = pick_strategy(model, vecs.device) if strategy == "auto" else strategy
     if precision == "bfloat16" or chosen == "copy":
-        return _accuracy_by_copy(model, vecs, x, y, batch_size, precision)
+        return _accuracy_by_copy(model, vecs, x, y, batch_size, precision, layout)
     if chosen == "loop":
         return accuracy_of_vectors_loop(model, vecs, x, y, batch_size)
     if chosen == "grouped" and not hasattr(model, "forward_grouped"):
@@ -102,11 +102,10 @@ def accuracy_of_vectors(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y
 
 
 def _accuracy_by_copy(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y: torch.Tensor, batch_size: int,
-                      precision: str) -> torch.Tensor:
+                      precision: str, layout: ParamLayout) -> torch.Tensor:
     """Copy each vector into one working copy of the model and run plain forward passes (no functional_call)."""
     work = copy.deepcopy(model)
     params = list(work.parameters())
-    sizes = [p.numel() for p in params]
     if precision == "bfloat16":
         work = work.to(torch.bfloat16)
         x = x.to(torch.bfloat16)
@@ -116,7 +115,7 @@ def _accuracy_by_copy(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y: 
         params = list(work.parameters())
     preds = torch.empty(vecs.shape[0], x.shape[0], dtype=torch.long, device=vecs.device)
     for k, v in enumerate(vecs):
-        torch._foreach_copy_(params, [c.view_as(p) for p, c in zip(params, torch.split(v, sizes))])
+        torch._foreach_copy_(params, list(layout.unflatten(v).values()))     # registration order = params order
         for i in range(0, x.shape[0], batch_size):
             preds[k, i:i + batch_size] = work(x[i:i + batch_size]).argmax(-1)
     return (preds == y).sum(dim=1).double().cpu() / x.shape[0]

@@ -74,8 +74,8 @@ class RigL:
         new[drop] = False
         new[grow] = True
         with torch.no_grad():                      # regrown weights start at zero
-            for p, m in zip(model.parameters(), torch.split(new & ~mask, [p.numel() for p in model.parameters()])):
-                p.masked_fill_(m.view_as(p), 0.0)
+            for p, m in zip(model.parameters(), ParamLayout.of(model).unflatten(new & ~mask).values()):
+                p.masked_fill_(m, 0.0)
         self.updates += 1
         if self.on_change is not None:
             self.on_change(new)
