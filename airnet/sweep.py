@@ -98,7 +98,9 @@ def run_sweep(setup: Setup, schemes: Sequence[SchemeRun], snr_db: Sequence[float
     setups: dict[int, Setup] = {}
     built: dict[tuple[int, str, float], Scheme] = {}
     for p in tqdm(todo, desc="sweep", disable=not progress):
-        s = setups.setdefault(p.seed, setup.for_seed(p.seed))
+        if p.seed not in setups:
+            setups[p.seed] = setup.for_seed(p.seed)
+        s = setups[p.seed]
         budget = budget_for(p.bandwidth_ratio, s)
         scheme = built.get((p.seed, p.run.name, p.bandwidth_ratio))
         if scheme is None:
