@@ -1,7 +1,7 @@
 """The experimental setup every delivery scheme works in: data, model recipe, channel, training, seed, cache."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
@@ -51,8 +51,7 @@ class Setup:
 
     def for_seed(self, seed: int) -> "Setup":
         """The same setup with another training seed (data, channel and options shared)."""
-        other = Setup(self.data, self.model_name, self.model_kwargs, self.channel, self.channel_cfg, self.settings,
-                      seed, self.side_info, self.link, self.cache_dir, self.progress, self.device)
+        other = replace(self, seed=seed)
         other.side_link = self.side_link    # MCS choices do not depend on the training seed
         return other
 
