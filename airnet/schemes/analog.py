@@ -122,7 +122,11 @@ class AnalogScheme(Scheme):
             return fit is not None and fit.channel_uses <= self.budget
 
         best = largest_fitting(2 * self.budget, fits)
-        return attempt(best) if best else None
+        if not best:
+            return None
+        fit = attempt(best)         # the CSV columns of the chosen plan, once per fit rather than per delivery
+        fit.info = {"params_sent": int(fit.plan.mask.sum()), **expansion_columns(model, fit.plan), **fit.info}
+        return fit
 
     def deliver(self, snr_db: float, num_realizations: int, generator: torch.Generator,
                 design_snr_db: float | None = None) -> Delivery:
@@ -133,13 +137,14 @@ class AnalogScheme(Scheme):
             model = None
         fit = None
         if model is not None:
-            check_weights(model_vector(model), ParamLayout.of(model))
+            w = model_vector(model)
+            check_weights(w, ParamLayout.of(model))
             fit = self.fit(model, design)
         if fit is None:        # not one weight fits beside its side information: the receiver has no model
             return Delivery(model or self.setup.new_model().eval(), torch.zeros(num_realizations,
                             self.setup.num_params), 0, info={"params_sent": 0, "side_info_ok": 0.0})
-        vecs = transmit_vector(model_vector(model), self.setup.channel, snr_db, num_realizations, fit.plan, generator)
-        info = {"params_sent": int(fit.plan.mask.sum()), **expansion_columns(model, fit.plan), **fit.info}
+        vecs = transmit_vector(w, self.setup.channel, snr_db, num_realizations, fit.plan, generator)
+        info = dict(fit.info)
         if not self.setup.side_link.free:
             bits = torch.randint(0, 2, (num_realizations, fit.side.bits), generator=generator,
                                  device=generator.device).float()
