@@ -1,11 +1,15 @@
-"""airnet: deliver trained neural networks over noisy wireless links by analog weight transmission (AirNet)."""
-from airnet.data import DataSplits, load_data
-from airnet.evaluation import AccuracyStats, accuracy_of_vectors, evaluate_over_channel
-from airnet.models import build_model, num_parameters
-from airnet.noise_injection import ChannelNoise
-from airnet.params import ParamLayout, load_vector, model_vector
-from airnet.training import Distillation, TrainSettings, View, train_model
-from airnet.transmission import TransmissionPlan, transmit_vector
+"""airnet: deliver trained neural networks over noisy wireless links by analog weight transmission (AirNet).
+
+One package per concept: :mod:`~airnet.config` (typed options), :mod:`~airnet.zoo` (models, data sets),
+:mod:`~airnet.delivery` (plans, analog transmission, scoring), :mod:`~airnet.side_info` (what the receiver must be
+told and how it is paid for), :mod:`~airnet.training` (channel-aware training and model recipes),
+:mod:`~airnet.digital` (quantized payloads), :mod:`~airnet.schemes` (the delivery schemes, as plug-ins),
+:mod:`~airnet.store` (caches, results), :mod:`~airnet.run` (sweeps, statistics, plots); :mod:`airnet.context` is
+the context a scheme works in.
+"""
+from airnet.delivery import AccuracyStats, TransmissionPlan, accuracy_of_vectors, evaluate_over_channel, transmit_vector
+from airnet.training import ChannelNoise, Distillation, TrainSettings, View, train_model
+from airnet.zoo import DataSplits, ParamLayout, build_model, load_data, load_vector, model_vector, num_parameters
 
 __all__ = [
     "AccuracyStats", "ChannelNoise", "DataSplits", "Distillation", "ParamLayout", "TrainSettings",

@@ -10,12 +10,12 @@ from benchmarks.common import Figure, interleaved
 
 def run(quick: bool = False) -> list[Figure]:
     from channels import make_channel
-    from airnet.data import load_data
-    from airnet.evaluation import accuracy_of_vectors, pick_strategy
-    from airnet.models import build_model
-    from airnet.params import load_vector, model_vector
-    from airnet.training import TrainSettings, train_model
-    from airnet.transmission import transmit_vector
+    from airnet.zoo.data import load_data
+    from airnet.delivery.evaluation import accuracy_of_vectors, pick_strategy
+    from airnet.zoo.models import build_model
+    from airnet.zoo.params import load_vector, model_vector
+    from airnet.training.loop import TrainSettings, train_model
+    from airnet.delivery.transmit import transmit_vector
 
     data = load_data("digits")
     x, y = data.x_test, data.y_test

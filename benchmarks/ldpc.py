@@ -9,7 +9,7 @@ from benchmarks.common import Figure, best_of
 
 def run(quick: bool = False) -> list[Figure]:
     from channels import make_channel
-    from airnet.links import MCS, LDPCTransport, segment_bits
+    from airnet.side_info.transports import MCS, LDPCTransport, segment_bits
 
     ch = make_channel("awgn")
     sizes = (10_000, 100_000) if quick else (10_000, 100_000, 1_000_000)

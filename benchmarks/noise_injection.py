@@ -8,10 +8,10 @@ from benchmarks.common import Figure, interleaved
 
 def run(quick: bool = False) -> list[Figure]:
     from channels import make_channel
-    from airnet.data import load_data
-    from airnet.models import build_model
-    from airnet.noise_injection import ChannelNoise
-    from airnet.training import TrainSettings, train_model
+    from airnet.zoo.data import load_data
+    from airnet.zoo.models import build_model
+    from airnet.training.noise import ChannelNoise
+    from airnet.training.loop import TrainSettings, train_model
 
     data = load_data("digits")
     settings = TrainSettings(epochs=2 if quick else 5, batch_size=64, lr=3e-3, weight_decay=0.0)

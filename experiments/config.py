@@ -1,86 +1,36 @@
 """Read the Hydra config at the edge: validate it and turn it into typed options and plain objects.
 
 Everything a run needs is checked here, before any training, and every error names its config key.
+
+Scheme variants: a ``conf/scheme/<variant>.yaml`` with ``extends: <parent>`` states only what differs from the
+parent; every other option is the parent's effective value, command-line overrides of the parent included. Its
+class is ``kind`` if given, else the variant's own name if a scheme is registered under it (``digital_ldpc``
+extends ``digital_capacity``'s options), else the parent's class.
 """
 from __future__ import annotations
 
 import dataclasses
-from contextlib import contextmanager
 import importlib
 import logging
-import math
-import os
-import sys
-from dataclasses import dataclass
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Iterator
 
-import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from channels import make_channel
-from airnet.data import load_data
-from airnet.io import config_hash
-from airnet.options import OptionError, build_options, options_dict
-from airnet.schemes import scheme_class
-from airnet.setup import Setup
-from airnet.side_info import LinkOptions, SideInfoOptions
-from airnet.sweep import SchemeRun
-from airnet.training import TrainSettings
+from airnet.config.hashing import config_hash
+from airnet.config.options import OptionError, build_options, options_dict
+from airnet.config.run import ExperimentOptions, RunOptions, value_list
+from airnet.context import Context
+from airnet.run.sweep import SchemeRun
+from airnet.schemes import SCHEMES, scheme_class
+from airnet.side_info.protection import LinkOptions, SideInfoOptions
+from airnet.training.loop import TrainSettings
+from airnet.zoo.data import load_data
+from airnet.zoo.models import ModelSpec, has_prunable_units
 
 log = logging.getLogger("airnet")
-
-
-@dataclass(frozen=True)
-class ExperimentOptions:
-    """``conf/experiment/*.yaml``: the sweep axes, the schemes and the draws per point."""
-
-    name: str
-    x: Literal["snr_db", "bandwidth_ratio"]
-    snr_db: tuple[float, ...]
-    bandwidth_ratio: tuple[float, ...]
-    num_realizations: int
-    schemes: tuple[str, ...]
-    seeds: tuple[int, ...]
-    design_snr_db: tuple[float | None, ...]
-
-    def __post_init__(self) -> None:
-        if self.num_realizations < 1:
-            raise OptionError(f"experiment.num_realizations must be at least 1, got {self.num_realizations}")
-        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
-            raise OptionError(f"experiment.seeds must be distinct integers, got {list(self.seeds)}")
-        if not self.design_snr_db:
-            raise OptionError("experiment.design_snr_db is empty: give SNRs, or null for matched")
-        bad = [r for r in self.bandwidth_ratio if not r > 0]
-        if bad:
-            raise OptionError(f"experiment.bandwidth_ratio must be positive, got {bad}")
-
-    @property
-    def panel(self) -> str:
-        """The axis that is not the x-axis (one plot panel per value)."""
-        return "bandwidth_ratio" if self.x == "snr_db" else "snr_db"
-
-
-def value_list(spec: Any, name: str) -> list[float]:
-    """Expand ``{start, stop, step}`` (inclusive) or a list/number into a non-empty list of finite floats."""
-    if isinstance(spec, (DictConfig, dict)):
-        try:
-            start, stop, step = (float(spec[k]) for k in ("start", "stop", "step"))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise OptionError(f"{name} range needs numbers start, stop and step, got {dict(spec)}") from exc
-        if not step > 0 or stop < start:
-            raise OptionError(f"{name} range needs step > 0 and stop >= start, got {dict(spec)}")
-        n = int(math.floor((stop - start) / step + 1e-9)) + 1
-        return [round(start + i * step, 10) for i in range(n)]
-    items = list(spec) if isinstance(spec, (ListConfig, list, tuple)) else [spec]
-    values = []
-    for v in items:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise OptionError(f"{name} must be finite numbers, got {v!r}")
-        values.append(float(v))
-    if not values:
-        raise OptionError(f"{name} is empty")
-    return values
 
 
 def container(node: Any) -> Any:
@@ -89,7 +39,7 @@ def container(node: Any) -> Any:
 
 
 def import_plugins(cfg: DictConfig) -> None:
-    """Import the modules listed in ``plugins`` so their schemes and channels register themselves."""
+    """Import the modules listed in ``plugins`` so their schemes, channels, models and data sets register."""
     plugins = container(cfg.get("plugins")) or []
     if not isinstance(plugins, list):
         raise OptionError(f"plugins must be a list of module names, got {plugins!r}")
@@ -119,76 +69,68 @@ def scheme_names(cfg: DictConfig, exp: ExperimentOptions) -> list[str]:
     return names
 
 
-def scheme_kind(cfg: DictConfig, name: str) -> str:
-    """The registered scheme behind ``name``: ``scheme.<name>.kind`` for a variant, else ``name`` itself."""
-    node = (cfg.get("scheme") or {}).get(name)
-    kind = node.get("kind") if isinstance(node, DictConfig) else None
-    if kind is not None and not isinstance(kind, str):
-        raise OptionError(f"scheme.{name}.kind must be a registered scheme name, got {kind!r}")
-    return kind or name
+def _node(cfg: DictConfig, name: str) -> dict[str, Any]:
+    nodes = cfg.get("scheme") or {}
+    data = container(nodes.get(name)) if name in nodes else {}
+    if not isinstance(data, dict):
+        raise OptionError(f"scheme.{name} must be a mapping of options, got {data!r}")
+    return data
+
+
+def _parent(cfg: DictConfig, name: str, data: dict[str, Any]) -> str | None:
+    parent = data.get("extends")
+    if parent is None:
+        return None
+    if not isinstance(parent, str) or parent not in (cfg.get("scheme") or {}):
+        raise OptionError(f"scheme.{name}.extends must name another scheme's options (conf/scheme/<name>.yaml), "
+                          f"got {parent!r}")
+    return parent
+
+
+def scheme_kind(cfg: DictConfig, name: str, _seen: tuple[str, ...] = ()) -> str:
+    """The registered scheme behind ``name``: ``scheme.<name>.kind``, else ``name`` if registered, else the kind
+    of the scheme it ``extends``; else ``name`` itself (an unknown scheme, reported by :func:`scheme_class`)."""
+    data = _node(cfg, name)
+    kind = data.get("kind")
+    if kind is not None:
+        if not isinstance(kind, str):
+            raise OptionError(f"scheme.{name}.kind must be a registered scheme name, got {kind!r}")
+        return kind
+    parent = _parent(cfg, name, data)
+    if name in SCHEMES or parent is None:
+        return name
+    if parent in _seen:
+        raise OptionError(f"scheme.{name}.extends: circular chain {' -> '.join((*_seen, name, parent))}")
+    return scheme_kind(cfg, parent, (*_seen, name))
+
+
+def scheme_values(cfg: DictConfig, name: str, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The effective option values of scheme ``name``: its own keys over those of the scheme it ``extends``
+    (mappings merged key by key), ``kind`` and ``extends`` removed."""
+    data = _node(cfg, name)
+    parent = _parent(cfg, name, data)
+    own = {k: v for k, v in data.items() if k not in ("kind", "extends")}
+    if parent is None:
+        return own
+    if parent in _seen or parent == name:
+        raise OptionError(f"scheme.{name}.extends: circular chain {' -> '.join((*_seen, name, parent))}")
+    return _merged(scheme_values(cfg, parent, (*_seen, name)), own)
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merged(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def scheme_options(cfg: DictConfig, name: str) -> Any:
-    """Typed options of scheme ``name`` from ``scheme.<name>`` (for a variant, of the class its ``kind`` names)."""
-    nodes = cfg.get("scheme") or {}
+    """Typed options of scheme ``name`` from ``scheme.<name>`` (for a variant, of the class its kind names)."""
     cls = scheme_class(scheme_kind(cfg, name))
-    if name not in nodes and dataclasses.fields(cls.Options):
+    if name not in (cfg.get("scheme") or {}) and dataclasses.fields(cls.Options):
         raise OptionError(f"no options for scheme {name!r}: add conf/scheme/{name}.yaml (headed "
                           f"'# @package scheme.{name}') and select it with +scheme={name}")
-    data = container(nodes.get(name))
-    if isinstance(data, dict):
-        data.pop("kind", None)
-    return build_options(cls.Options, data, f"scheme.{name}")
-
-
-@dataclass(frozen=True)
-class SideInfoConfig:
-    """``side_info`` as configured (``snr_db`` may still say ``lowest``, resolved by :func:`build_setup`)."""
-
-    mode: Literal["counted", "free"]
-    link: Literal["ldpc", "capacity"]
-    snr_db: float | Literal["design", "lowest"]
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """Top-level keys of ``conf/sweep.yaml``."""
-
-    seed: int
-    cache_dir: str | None
-    progress: bool | Literal["auto"]
-    plugins: tuple[str, ...]
-    side_info: SideInfoConfig
-    device: Literal["auto", "cpu", "cuda"] | str
-    threads: int | Literal["auto"]
-    eval_precision: Literal["float32", "bfloat16"]
-
-    def torch_threads(self, num_params: int) -> int:
-        """Intra-op threads: ``auto`` is 1 for models under a million parameters, whose tiny ops gain nothing
-        from more threads and thrash when several jobs share the cores; larger models get every core."""
-        if self.threads == "auto":
-            return 1 if num_params < 1_000_000 else (os.cpu_count() or 1)
-        if self.threads < 1:
-            raise OptionError(f"threads must be a positive integer or auto, got {self.threads}")
-        return self.threads
-
-    def torch_device(self) -> torch.device:
-        """``auto``: CUDA when available, else the CPU; ``cuda`` without a GPU is an error naming the key."""
-        if self.device == "auto":
-            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        try:
-            device = torch.device(self.device)
-        except RuntimeError as exc:
-            raise OptionError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}") from exc
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise OptionError(f"device={self.device!r} but torch sees no CUDA device (torch {torch.__version__}); "
-                              f"use device=cpu or auto")
-        return device
-
-    @property
-    def show_progress(self) -> bool:
-        """Progress bars: on when asked, or (``auto``) when stderr is a terminal."""
-        return sys.stderr.isatty() if self.progress == "auto" else bool(self.progress)
+    return build_options(cls.Options, scheme_values(cfg, name), f"scheme.{name}")
 
 
 def run_options(cfg: DictConfig) -> RunOptions:
@@ -197,34 +139,52 @@ def run_options(cfg: DictConfig) -> RunOptions:
     return build_options(RunOptions, {k: container(cfg.get(k)) for k in keys}, "")
 
 
-def build_setup(cfg: DictConfig, run: RunOptions, exp: ExperimentOptions) -> Setup:
-    """The :class:`Setup` of this run: data, model recipe, channel, training settings, seed, cache folder.
+def train_settings(cfg: DictConfig) -> TrainSettings:
+    """Typed ``train`` options: the settings of every model recipe."""
+    settings = build_options(TrainSettings, container(cfg.train), "train")
+    if settings.epochs == 0:
+        log.warning("train.epochs=0: every model keeps its random initialization")
+    return settings
+
+
+def build_context(cfg: DictConfig, run: RunOptions, exp: ExperimentOptions) -> Context:
+    """The :class:`Context` of this run: data, model architecture, channel, seed, caches and side link.
 
     ``side_info.snr_db: lowest`` becomes the sweep's lowest SNR here.
     """
     channel_cfg = container(cfg.channel)
     with named("channel"):
         channel = make_channel(**channel_cfg)
-    settings = build_options(TrainSettings, container(cfg.train), "train")
-    if settings.epochs == 0:
-        log.warning("train.epochs=0: every model keeps its random initialization")
     link = build_options(LinkOptions, container(cfg.link), "link")
     si = run.side_info
     side_info = SideInfoOptions(si.mode, si.link, min(exp.snr_db) if si.snr_db == "lowest" else si.snr_db)
     with named("data"):
         data = load_data(cfg.data.name, cfg.data.root, seed=run.seed, val_fraction=cfg.data.val_fraction)
-    setup = Setup(data=data, model_name=cfg.model.name, model_kwargs=dict(container(cfg.model.kwargs) or {}),
-                  channel=channel, channel_cfg=channel_cfg, settings=settings, seed=run.seed, side_info=side_info,
-                  link=link, cache_dir=Path(run.cache_dir).expanduser() if run.cache_dir else None,
-                  progress=run.show_progress, device=run.torch_device())
+    context = Context.build(data=data, model=ModelSpec(cfg.model.name, dict(container(cfg.model.kwargs) or {})),
+                            channel=channel, channel_cfg=channel_cfg, seed=run.seed, side_info=side_info, link=link,
+                            cache_dir=Path(run.cache_dir).expanduser() if run.cache_dir else None,
+                            progress=run.show_progress, device=run.torch_device())
     with named("model"):
-        if setup.num_params == 0:
+        if context.num_params == 0:
             raise OptionError(f"model {cfg.model.name!r} has no parameters: there is nothing to transmit")
-    return setup
+    return context
+
+
+def check_schemes(runs: list[SchemeRun], context: Context) -> None:
+    """Reject, before any training, a scheme whose options prune whole units when the model declares none."""
+    model = context.new_model()
+    if has_prunable_units(model):
+        return
+    for r in runs:
+        key = scheme_class(r.kind).needs_units(r.options)
+        if key is not None:
+            raise OptionError(f"scheme.{r.name}.{key} needs a model that declares prunable_units() (whole neurons "
+                              f"or filters); model {context.model.name!r} ({type(model).__name__}) declares none: "
+                              f"use the unstructured variant")
 
 
 @contextmanager
-def named(group: str):
+def named(group: str) -> Iterator[None]:
     """Turn a library's complaint about a config group's values into an :class:`OptionError` naming the group."""
     try:
         yield

@@ -15,9 +15,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from airnet.io import config_hash
-from airnet.plotting import AXIS_NAMES, plot_accuracy
-from airnet.statistics import curve_label, estimate, group_rows
+from airnet.config.hashing import config_hash
+from airnet.run.plotting import AXIS_NAMES, plot_accuracy
+from airnet.run.statistics import curve_label, estimate, group_rows
 
 log = logging.getLogger("airnet")
 COLUMN, PAGE = 3.5, 7.16          # IEEE two-column widths, inches

@@ -3,7 +3,7 @@
     python -m experiments.rank outputs/snr_sweep/default/results.csv [--alpha 0.05] [--schemes a,b,...]
 
 For each (bandwidth ratio, SNR), the curves (scheme and design) are listed by mean accuracy with a 95 % interval
-(:mod:`airnet.statistics`), then each curve's significantly worse rivals (``>``) and the rivals it cannot be told
+(:mod:`airnet.run.statistics`), then each curve's significantly worse rivals (``>``) and the rivals it cannot be told
 apart from (``~``, "no significant difference"), after Holm correction over all pairs of the point.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from airnet.statistics import curve_label, group_rows, rank
+from airnet.run.statistics import curve_label, group_rows, rank
 
 
 def report(rows: list[dict[str, Any]], alpha: float = 0.05, out: TextIO = sys.stdout) -> None:

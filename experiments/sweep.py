@@ -17,11 +17,12 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from airnet.options import OptionError
-from airnet.plotting import plot_accuracy
-from airnet.results import ResultTable
-from airnet.sweep import KEY_COLUMNS, run_sweep
-from experiments.config import build_setup, experiment_options, import_plugins, run_options, scheme_runs
+from airnet.config.options import OptionError
+from airnet.run.plotting import plot_accuracy
+from airnet.run.sweep import KEY_COLUMNS, run_sweep
+from airnet.store.results import ResultTable
+from experiments.config import (build_context, check_schemes, experiment_options, import_plugins, run_options,
+                                scheme_runs, train_settings)
 
 log = logging.getLogger("airnet")
 CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
@@ -38,18 +39,20 @@ def main(cfg: DictConfig, out: Path | None = None) -> list[dict]:
     import_plugins(cfg)
     exp = experiment_options(cfg)
     schemes = scheme_runs(cfg, exp)
-    setup = build_setup(cfg, run, exp)
-    torch.set_num_threads(run.torch_threads(setup.num_params))
+    settings = train_settings(cfg)
+    context = build_context(cfg, run, exp)
+    check_schemes(schemes, context)
+    torch.set_num_threads(run.torch_threads(context.num_params))
     table = ResultTable(out / "results.csv", KEY_COLUMNS)
-    rows = run_sweep(setup, schemes, exp.snr_db, exp.bandwidth_ratio, exp.num_realizations, table,
+    rows = run_sweep(context, settings, schemes, exp.snr_db, exp.bandwidth_ratio, exp.num_realizations, table,
                      seeds=exp.seeds, design_snr_db=exp.design_snr_db,
-                     columns=dict(channel=cfg.channel.name, **channel_columns(setup.channel_cfg), model=cfg.model.name,
-                                  data=cfg.data.name, side_info_mode=run.side_info.mode), progress=run.show_progress,
-                     precision=run.eval_precision)
+                     columns=dict(channel=cfg.channel.name, **channel_columns(context.channel_cfg),
+                                  model=cfg.model.name, data=cfg.data.name, side_info_mode=run.side_info.mode),
+                     progress=run.show_progress, precision=run.eval_precision)
     title = f"{cfg.model.name} on {cfg.data.name}, {cfg.channel.name} channel, {exp.num_realizations} realizations"
     paths = plot_accuracy(rows, exp.x, out / f"accuracy_vs_{'snr' if exp.x == 'snr_db' else 'bandwidth'}",
                           title=title, xlabel=XLABELS[exp.x], panel=exp.panel,
-                          chance=1.0 / setup.data.num_classes)
+                          chance=1.0 / context.data.num_classes)
     log.info("results: %s; plot: %s", table.path, ", ".join(map(str, paths)))
     return rows
 

@@ -14,7 +14,7 @@ def gen():
 
 @pytest.fixture(scope="session")
 def digits():
-    from airnet.data import load_data
+    from airnet.zoo.data import load_data
     return load_data("digits", seed=0)
 
 
@@ -28,24 +28,27 @@ def compose(*overrides: str):
 def train_settings(**changes):
     """TrainSettings from conf/train/base.yaml with ``changes``."""
     from omegaconf import OmegaConf
-    from airnet.options import build_options
-    from airnet.training import TrainSettings
+    from airnet.config.options import build_options
+    from airnet.training.loop import TrainSettings
     return build_options(TrainSettings, {**OmegaConf.to_container(OmegaConf.load(f"{CONF}/train/base.yaml")),
                                          **changes}, "train")
 
 
-def setup_and_options(*overrides: str, data=None):
-    """(Setup, {scheme: typed options}) for the composed config; ``data`` replaces the loaded data set."""
-    from experiments.config import build_setup, experiment_options, run_options, scheme_options
+def recipes_and_options(*overrides: str, data=None):
+    """(Recipes, {scheme: typed options}) for the composed config; ``recipes.context`` is the run's context;
+    ``data`` replaces the loaded data set."""
+    import dataclasses
+    from experiments.config import build_context, experiment_options, run_options, scheme_options, train_settings
+    from airnet.training.recipes import Recipes
     cfg = compose("cache_dir=null", "progress=false", *overrides)
-    setup = build_setup(cfg, run_options(cfg), experiment_options(cfg))
+    context = build_context(cfg, run_options(cfg), experiment_options(cfg))
     if data is not None:
-        setup.data = data
-    return setup, {n: scheme_options(cfg, n) for n in cfg.scheme}
+        context = dataclasses.replace(context, data=data)
+    return Recipes(context, train_settings(cfg)), {n: scheme_options(cfg, n) for n in cfg.scheme}
 
 
-def make(name, setup, opts, budget):
+def make(name, recipes, opts, budget):
     """The scheme ``name`` (a registered scheme or a config variant of one) at ``budget`` channel uses."""
     from experiments.config import scheme_kind
     from airnet.schemes import make_scheme
-    return make_scheme(scheme_kind(compose(), name), setup, opts[name], budget)
+    return make_scheme(scheme_kind(compose(), name), recipes.context, recipes, opts[name], budget)

@@ -6,14 +6,15 @@ import pytest
 import torch
 
 from channels import make_channel
-from airnet.data import load_data
-from airnet.evaluation import accuracy_of_vectors, accuracy_of_vectors_loop, evaluate_over_channel
-from airnet.models import build_model, num_parameters
-from airnet.noise_injection import ChannelNoise
-from airnet.params import ParamLayout, load_vector, model_vector
-from airnet.training import TrainSettings, train_model
+from airnet.zoo.data import load_data
+from airnet.delivery.evaluation import accuracy_of_vectors, accuracy_of_vectors_loop, evaluate_over_channel
+from airnet.zoo.models import build_model, num_parameters
+from airnet.training.noise import ChannelNoise
+from airnet.zoo.params import ParamLayout, load_vector, model_vector
+from airnet.training.loop import TrainSettings, train_model
 from conftest import train_settings
-from airnet.transmission import TransmissionPlan, transmit_vector
+from airnet.delivery.plan import TransmissionPlan
+from airnet.delivery.transmit import transmit_vector
 
 
 def test_param_vector_roundtrip():
@@ -129,7 +130,7 @@ def test_digits_splits_are_disjoint_and_seeded(digits):
 def test_digits_read_from_the_package_file_equal_sklearns_loader():
     from sklearn.datasets import load_digits
 
-    from airnet.data import digits_arrays
+    from airnet.zoo.data import digits_arrays
 
     images, labels = digits_arrays()
     ref = load_digits()
@@ -185,7 +186,7 @@ def test_bad_inputs(call, msg):
 @pytest.mark.parametrize("name, kwargs", [("mlp", dict(hidden=())), ("mlp", dict(hidden=(64,))),
                                           ("mlp", dict(hidden=(32, 16))), ("cnn", dict(channels=(16, 8)))])
 def test_grouped_forward_equals_each_parameter_set_alone(digits, name, kwargs):
-    from airnet.params import ParamLayout, call_with_vector
+    from airnet.zoo.params import ParamLayout, call_with_vector
 
     torch.manual_seed(0)
     m = build_model(name, digits.input_shape, 10, **kwargs)

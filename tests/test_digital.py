@@ -4,10 +4,9 @@ import pytest
 import torch
 
 from channels import make_channel
-from airnet.digital import choose_payload
-from airnet.links import (MCS, CapacityTransport, LDPCTransport, mcs_ladder, nr_mcs_table, segment_bits,
-                          segment_uses, select_robust_mcs)
-from airnet.quantization import bits_to_codes, codes_to_bits, quantize
+from airnet.digital.payload import rank_payloads
+from airnet.side_info.transports import MCS, CapacityTransport, LDPCTransport, mcs_ladder, nr_mcs_table, segment_bits, segment_uses, select_robust_mcs
+from airnet.digital.quantization import bits_to_codes, codes_to_bits, quantize
 
 
 def test_awgn_capacity_by_hand():
@@ -96,7 +95,7 @@ def test_early_stopped_decoder_matches_the_full_decoder_and_stops_early_at_high_
     from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
     from sionna.phy.mapping import Demapper, Mapper
 
-    from airnet.ldpc_decoder import EarlyStopLDPC5GDecoder
+    from airnet.side_info.ldpc_decoder import EarlyStopLDPC5GDecoder
 
     assert EarlyStopLDPC5GDecoder.supported()       # the installed Sionna has the hook (else links fall back)
     g = torch.Generator().manual_seed(0)
@@ -181,9 +180,15 @@ def test_awgn_dispersion_by_hand():
     assert make_channel("rayleigh", block_length=64).dispersion(0.0) > 10 * make_channel("awgn").dispersion(0.0)
 
 
+def choose_payload(*args):
+    """The best payload of :func:`rank_payloads` (None when nothing fits)."""
+    ranked = rank_payloads(*args)
+    return ranked[0][1] if ranked else None
+
+
 def test_payload_fits_counts_side_info_and_erases_failed_blocks(digits):
-    from airnet.models import build_model
-    from airnet.pruning import make_pruner
+    from airnet.zoo.models import build_model
+    from airnet.training.pruning import make_pruner
     torch.manual_seed(0)
     model = build_model("mlp", digits.input_shape, 10, hidden=(16,))
     pruner = make_pruner(model, "unstructured")
@@ -205,17 +210,17 @@ def test_payload_fits_counts_side_info_and_erases_failed_blocks(digits):
 
 def test_digital_schemes_in_sweep_budget(digits):
     from airnet.schemes import make_scheme
-    from conftest import setup_and_options
-    setup, opts = setup_and_options("model=mlp", "model.kwargs.hidden=[16]", "train.epochs=5",
+    from conftest import recipes_and_options
+    rec, opts = recipes_and_options("model=mlp", "model.kwargs.hidden=[16]", "train.epochs=5",
                                     "scheme.digital_capacity.bits=[2,4]", "scheme.pruning_kd.steps=1",
                                     "scheme.pruning_kd.finetune_epochs=1", "link.k_max=1024", data=digits)
     assert opts["digital_ldpc"].bits == (2, 4)  # linked to digital_capacity.bits in the YAML
-    budget = setup.full_channel_uses // 2
-    cap = make_scheme("digital_capacity", setup, opts["digital_capacity"], budget).deliver(
+    budget = rec.context.full_channel_uses // 2
+    cap = make_scheme("digital_capacity", rec.context, rec, opts["digital_capacity"], budget).deliver(
         10.0, 3, torch.Generator().manual_seed(0))
     assert cap.info["payload_bits"] <= math.floor(budget * math.log2(11)) and cap.channel_uses <= budget
     assert cap.side_info_bits > 0 and cap.info["block_ok"] == 1.0
-    ldpc = make_scheme("digital_ldpc", setup, opts["digital_ldpc"], budget)
+    ldpc = make_scheme("digital_ldpc", rec.context, rec, opts["digital_ldpc"], budget)
     good = ldpc.deliver(30.0, 3, torch.Generator().manual_seed(0))
     bad = ldpc.deliver(-10.0, 3, torch.Generator().manual_seed(0))
     assert good.channel_uses <= budget and good.info["block_ok"] == 1.0 and bad.info["block_ok"] < 0.1
@@ -224,12 +229,12 @@ def test_digital_schemes_in_sweep_budget(digits):
 
 def test_amc_picks_a_more_efficient_mcs_at_higher_snr(digits):
     from airnet.schemes import make_scheme
-    from conftest import setup_and_options
-    setup, opts = setup_and_options("model=mlp", "model.kwargs.hidden=[16]", "train.epochs=5",
-                                    "scheme.digital_amc.bits=[4]", "scheme.digital_amc.validation_draws=2",
-                                    "scheme.digital_amc.finetune=false", "link.k_max=1024", data=digits)
-    amc = make_scheme("digital_amc", setup, opts["digital_amc"], setup.full_channel_uses)
+    from conftest import recipes_and_options
+    rec, opts = recipes_and_options("model=mlp", "model.kwargs.hidden=[16]", "train.epochs=5",
+                                    "+scheme.digital_amc.bits=[4]", "scheme.digital_amc.validation_draws=2",
+                                    "+scheme.digital_amc.finetune=false", "link.k_max=1024", data=digits)
+    amc = make_scheme("digital_amc", rec.context, rec, opts["digital_amc"], rec.context.full_channel_uses)
     picked = [amc.chosen_mcs(snr) for snr in (0.0, 10.0, 20.0)]
     eff = [m.efficiency for m in picked]
     assert eff[0] < eff[1] < eff[2], picked
-    assert all(e < setup.channel.capacity(s) for e, s in zip(eff, (0.0, 10.0, 20.0)))
+    assert all(e < rec.context.channel.capacity(s) for e, s in zip(eff, (0.0, 10.0, 20.0)))

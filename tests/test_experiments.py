@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from airnet.results import ResultTable
+from airnet.store.results import ResultTable
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -2,9 +2,9 @@
 import pytest
 import torch
 
-from airnet.models import build_model
-from airnet.spectrum import OrderedWidths
-from conftest import make, setup_and_options
+from airnet.zoo.models import build_model
+from airnet.training.spectrum import OrderedWidths
+from conftest import make, recipes_and_options
 
 
 def test_ordered_width_is_exactly_the_leading_units_of_the_full_network():
@@ -26,18 +26,18 @@ def test_ordered_width_is_exactly_the_leading_units_of_the_full_network():
 
 @pytest.fixture(scope="module")
 def tiny(digits):
-    return setup_and_options("model=mlp", "model.kwargs.hidden=[32]", "train.epochs=4", "scheme.spectrum.epochs=2",
+    return recipes_and_options("model=mlp", "model.kwargs.hidden=[32]", "train.epochs=4", "scheme.spectrum.epochs=2",
                              "scheme.pruning_kd.steps=1", "scheme.pruning_kd.finetune_epochs=2",
                              "scheme.pruning_kd.rigl_interval=3", "side_info.snr_db=design", data=digits)
 
 
 def test_ordered_width_levels_cost_a_few_bits_of_side_information(tiny, digits):
-    from airnet.evaluation import accuracy_of_vectors
-    from airnet.side_info import Design
-    setup, opts = tiny
-    budget = setup.full_channel_uses
-    ordered = make("spectrum_ordered", setup, opts, budget)
-    magnitude = make("spectrum", setup, opts, budget)
+    from airnet.delivery.evaluation import accuracy_of_vectors
+    from airnet.side_info.protection import Design
+    rec, opts = tiny
+    budget = rec.context.full_channel_uses
+    ordered = make("spectrum_ordered", rec, opts, budget)
+    magnitude = make("spectrum", rec, opts, budget)
     spec = ordered.spectrum(Design(10.0))[1]
     keeps = [spec.keep(lv) for lv in spec.levels]
     assert keeps == sorted(keeps)                                         # nested: worse channel, smaller network
@@ -53,10 +53,9 @@ def test_ordered_width_levels_cost_a_few_bits_of_side_information(tiny, digits):
 
 
 def test_rigl_keeps_its_sparsity_exactly_through_training(tiny):
-    from airnet.params import model_vector
-    from airnet.rigl import RigL
-    from airnet.schemes.pruned import train_pruned
-    setup, opts = tiny
+    from airnet.zoo.params import model_vector
+    from airnet.training.rigl import RigL
+    rec, opts = tiny
     seen = []
     original = RigL.__call__
 
@@ -68,8 +67,8 @@ def test_rigl_keeps_its_sparsity_exactly_through_training(tiny):
 
     RigL.__call__ = spy
     try:
-        keep = setup.num_params // 4
-        model, mask = train_pruned(setup, opts["pruning_kd_rigl"], keep, snr_db=5.0)
+        keep = rec.context.num_params // 4
+        model, mask = rec.pruned(opts["pruning_kd_rigl"], keep, snr_db=5.0)
     finally:
         RigL.__call__ = original
     updates = [s for s in seen if s[1] is not None]
@@ -79,37 +78,36 @@ def test_rigl_keeps_its_sparsity_exactly_through_training(tiny):
 
 
 def test_teacher_assistant_chain_runs_in_the_order_given(tiny):
-    from airnet.schemes.pruned import train_pruned
-    setup, opts = tiny
+    rec, opts = tiny
     built = []
-    original = setup.trained
+    original = rec.trained
 
     def record(key, build, label):
         if label == "pruned":
             built.append(key["keep"])
         return original(key, build, label)
 
-    setup.trained = record
+    object.__setattr__(rec, "trained", record)      # Recipes is frozen: patch this instance only
     o = opts["pruning_kd_assistants"]
-    student = setup.num_params // 10
-    train_pruned(setup, o, student, snr_db=5.0)
-    n = setup.num_params
+    student = rec.context.num_params // 10
+    rec.pruned(o, student, snr_db=5.0)
+    n = rec.context.num_params
     chain = [k for k in dict.fromkeys(reversed(built))]                   # keys are looked up outside-in
     assert o.assistants == (0.5, 0.25)
     assert chain == [round(0.5 * n), round(0.25 * n), student]
     built.clear()
-    train_pruned(setup, o, round(0.3 * n), snr_db=5.0)                   # 0.25 is smaller: only 0.5 assists
+    rec.pruned(o, round(0.3 * n), snr_db=5.0)                   # 0.25 is smaller: only 0.5 assists
     assert [k for k in dict.fromkeys(reversed(built))] == [round(0.5 * n), round(0.3 * n)]
 
 
 def test_bad_nested_options_are_named():
-    from airnet.options import OptionError
+    from airnet.config.options import OptionError
     from conftest import compose
     from experiments.config import scheme_options
     with pytest.raises(OptionError, match="assistants must be fractions in .0, 1., largest first"):
         scheme_options(compose("scheme.pruning_kd.assistants=[0.25,0.5]"), "pruning_kd")
     with pytest.raises(OptionError, match="method=rigl prunes single weights"):
-        scheme_options(compose("scheme.pruning_kd.method=rigl", "scheme.pruning_kd_structured.method=rigl"),
+        scheme_options(compose("scheme.pruning_kd.method=rigl", "+scheme.pruning_kd_structured.method=rigl"),
                        "pruning_kd_structured")
     with pytest.raises(OptionError, match="scheme.spectrum.nesting must be one of"):
         scheme_options(compose("scheme.spectrum.nesting=random"), "spectrum")

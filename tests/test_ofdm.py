@@ -26,7 +26,7 @@ def test_mean_channel_power_is_normalized():
 
 
 def test_perfect_csi_at_high_snr_returns_the_weights(tdl):
-    from airnet.transmission import transmit_vector
+    from airnet.delivery.transmit import transmit_vector
     w = torch.randn(3001, generator=torch.Generator().manual_seed(0))
     for equalizer in ("zf", "mmse"):
         ch = C.make_channel("tdl", model="A", equalizer=equalizer)

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from channels import Channel, register_channel
-from airnet.options import OptionError, build_options
-from airnet.schemes import make_scheme, register_scheme
-from airnet.schemes.single import SingleModelScheme
-from airnet.transmission import TransmissionPlan
+from airnet.config.options import OptionError, build_options
+from airnet.delivery.plan import uniform_expansion_plan
+from airnet.schemes import AnalogScheme, make_scheme, register_scheme
+from airnet.zoo import DataSplits, model_vector, register_dataset, register_model
 from conftest import compose
 
 
@@ -30,54 +30,114 @@ class ToyPhaseChannel(Channel):
 
 
 @dataclass(frozen=True)
-class RepeatOptions:
+class TopOptions:
     copies: int
 
 
-@register_scheme("toy_repeat")
-class ToyRepeat(SingleModelScheme):
-    """The clean model with every weight sent ``copies`` times (needs a budget of ``copies`` x the model)."""
+@register_scheme("toy_top")
+class ToyTop(AnalogScheme[TopOptions]):
+    """The README's plug-in recipe: the clean model's largest weights that fit, each sent ``copies`` times (a scheme
+    that prunes: its mask is side information, priced by the default unstructured pruner)."""
 
-    Options = RepeatOptions
+    Options = TopOptions
 
     def model(self, design):
-        return self.setup.teacher()
+        return self.recipes.teacher()
 
     def plan(self, model, design, reals):
-        n = self.setup.num_params
-        if self.options.copies * n > reals:
+        keep = min(self.context.num_params, reals // self.options.copies)
+        if keep < 1:
             return None
-        return TransmissionPlan.from_repeats(torch.full((n,), self.options.copies)), {}
+        mask = self.pruner(model).select(model_vector(model), keep)
+        return uniform_expansion_plan(mask, self.options.copies), {}
+
+
+@register_model("toy_linear", image_input=False)
+class ToyLinear(torch.nn.Module):
+    """Softmax regression on the flattened input: no prunable units."""
+
+    def __init__(self, input_shape, num_classes, scale: float = 1.0):
+        super().__init__()
+        self.scale = float(scale)
+        self.fc = torch.nn.Linear(math.prod(input_shape), num_classes)
+
+    def forward(self, x):
+        return self.fc(x.flatten(1) * self.scale)
+
+
+@register_dataset("toy_blobs")
+def toy_blobs(root, seed, val_fraction):
+    """Three well-separated Gaussian blobs as 1x4x4 images (540 / val / 180 samples)."""
+    g = torch.Generator().manual_seed(seed)
+    centers = torch.randn(3, 16, generator=g) * 2.0
+
+    def draw(n):
+        y = torch.randint(0, 3, (n,), generator=g)
+        return (centers[y] + 0.5 * torch.randn(n, 16, generator=g)).reshape(n, 1, 4, 4), y
+
+    n_val = max(1, round(val_fraction * 540))
+    (x, y), (xt, yt) = draw(540), draw(180)
+    return DataSplits(x[n_val:], y[n_val:], x[:n_val], y[:n_val], xt, yt, 3, "toy_blobs")
 
 
 @pytest.fixture
 def plugin_conf(tmp_path):
-    """A researcher's own config folder holding the toy scheme's YAML."""
-    folder = tmp_path / "my_conf" / "scheme"
-    folder.mkdir(parents=True)
-    (folder / "toy_repeat.yaml").write_text("# @package scheme.toy_repeat\ncopies: 2\n")
-    return tmp_path / "my_conf"
+    """A researcher's own config folder: one YAML for each plug-in (scheme, model, data set)."""
+    conf = tmp_path / "my_conf"
+    for group, name, text in [("scheme", "toy_top", "# @package scheme.toy_top\ncopies: 2\n"),
+                              ("model", "toy_linear", "name: toy_linear\nkwargs:\n  scale: 0.5\n"),
+                              ("data", "toy_blobs", "name: toy_blobs\nroot: null\nval_fraction: 0.1\n")]:
+        (conf / group).mkdir(parents=True, exist_ok=True)
+        (conf / group / f"{name}.yaml").write_text(text)
+    return conf
 
 
-def test_toy_scheme_and_channel_run_through_the_sweep_driver(tmp_path, plugin_conf):
+def _sweep(tmp_path, *overrides):
     from experiments.sweep import main
-    cfg = compose(f"hydra.searchpath=[file://{plugin_conf}]", "+scheme=toy_repeat", "channel.name=toy_phase",
-                  "+channel.phase=0.7", "model=mlp", "train.epochs=3", "experiment.snr_db=[0,40]",
-                  "experiment.bandwidth_ratio=[2.0]", "experiment.num_realizations=8",
-                  "experiment.schemes=[clean,toy_repeat]", "side_info.mode=free", f"cache_dir={tmp_path}/cache",
-                  "progress=false")
-    rows = main(cfg, tmp_path / "out")
-    by = {(r["scheme"], float(r["snr_db"])): r for r in rows}
-    assert set(by) == {(s, v) for s in ("clean", "toy_repeat") for v in (0.0, 40.0)}
+    cfg = compose("train.epochs=3", "experiment.num_realizations=8", f"cache_dir={tmp_path}/cache",
+                  "progress=false", *overrides)
+    return main(cfg, tmp_path / "out")
+
+
+def _num(row):
+    return {c: float(v) for c, v in row.items() if c in ("channel_uses", "budget_channel_uses", "acc_mean",
+                                                       "params_sent", "side_info_bits")}
+
+
+def test_pruning_plugin_scheme_and_channel_run_through_the_sweep_driver(tmp_path, plugin_conf):
+    rows = _sweep(tmp_path, f"hydra.searchpath=[file://{plugin_conf}]", "+scheme=toy_top", "channel.name=toy_phase",
+                  "+channel.phase=0.7", "model=mlp", "experiment.snr_db=[0,40]", "experiment.bandwidth_ratio=[0.5]",
+                  "experiment.design_snr_db=[null]", "experiment.schemes=[clean,toy_top]", "scheme.clean.structure=unstructured")
+    by = {(r["scheme"], float(r["snr_db"])): _num(r) for r in rows}
+    assert set(by) == {(s, v) for s in ("clean", "toy_top") for v in (0.0, 40.0)}
     stored = list(csv.DictReader(open(tmp_path / "out" / "results.csv")))
     assert len(stored) == 4 and all(r["channel"] == "toy_phase" for r in stored)
-    num = {k: {c: float(v) for c, v in r.items() if c in ("channel_uses", "budget_channel_uses", "acc_mean")}
-           for k, r in by.items()}                       # rows may come back from the CSV as text
-    rep = num[("toy_repeat", 0.0)]
-    assert rep["channel_uses"] == 2 * num[("clean", 0.0)]["channel_uses"] <= rep["budget_channel_uses"]
-    # the same model at 40 dB is received almost exactly; at 0 dB two combined copies beat one copy
-    assert abs(num[("toy_repeat", 40.0)]["acc_mean"] - num[("clean", 40.0)]["acc_mean"]) < 0.01
-    assert rep["acc_mean"] > num[("clean", 0.0)]["acc_mean"] + 0.05
+    assert all("mask" in r["side_info_parts"] for r in stored if r["scheme"] == "toy_top")
+    top, clean = by[("toy_top", 40.0)], by[("clean", 40.0)]
+    n = 4810
+    # two copies of each weight: half as many weights as the single-copy clean model, both pruned, both in budget
+    assert 0 < top["params_sent"] < clean["params_sent"] < n and top["side_info_bits"] > 32
+    assert top["channel_uses"] <= top["budget_channel_uses"] and clean["channel_uses"] <= clean["budget_channel_uses"]
+    assert top["acc_mean"] > 0.1 + 0.3                      # the largest weights that fit still classify at 40 dB
+
+
+def test_plugin_model_and_dataset_run_through_the_sweep_driver(tmp_path, plugin_conf):
+    rows = _sweep(tmp_path, f"hydra.searchpath=[file://{plugin_conf}]", "model=toy_linear", "data=toy_blobs",
+                  "experiment.snr_db=[30]", "experiment.design_snr_db=[null]", "experiment.schemes=[clean,noise_injection]",
+                  "scheme.clean.structure=unstructured", "side_info.mode=free", "train.epochs=20")
+    assert {r["scheme"] for r in rows} == {"clean", "noise_injection"}
+    for r in rows:
+        assert r["model"] == "toy_linear" and r["data"] == "toy_blobs" and int(r["test_size"]) == 180
+        assert float(r["params_sent"]) == 16 * 3 + 3 and float(r["acc_mean"]) > 0.9   # separable blobs, 30 dB
+
+
+def test_structured_options_on_a_model_without_units_fail_before_training(tmp_path, plugin_conf):
+    plugin = (f"hydra.searchpath=[file://{plugin_conf}]", "model=toy_linear", "data=toy_blobs")
+    with pytest.raises(OptionError, match=r"scheme\.clean\.structure needs a model that declares prunable_units"):
+        _sweep(tmp_path, *plugin, "experiment.schemes=[clean]")
+    with pytest.raises(OptionError, match=r"scheme\.expansion_structured\.prune\.structure needs"):
+        _sweep(tmp_path, *plugin, "experiment.schemes=[expansion_structured]")
+    assert not (tmp_path / "cache").exists()               # nothing was trained
 
 
 def test_toy_channel_matches_awgn_statistics(gen):
@@ -95,8 +155,8 @@ def test_scheme_options_errors_name_the_key():
         scheme_options(compose("scheme.expansion.factor=abc"), "expansion")
     with pytest.raises(OptionError, match=r"scheme\.uep\.prune\.steps must be an integer, got 1\.5"):
         scheme_options(compose("scheme.pruning_kd.steps=1.5"), "uep")  # reaches uep through the YAML link
-    with pytest.raises(OptionError, match=r"no options for scheme 'toy_repeat'.*\+scheme=toy_repeat"):
-        scheme_options(compose(), "toy_repeat")
+    with pytest.raises(OptionError, match=r"no options for scheme 'toy_top'.*\+scheme=toy_top"):
+        scheme_options(compose(), "toy_top")
 
 
 def test_yaml_links_between_schemes():
@@ -132,18 +192,18 @@ def test_build_options_types_and_errors():
 
 
 def test_scheme_rejects_options_of_another_scheme(digits):
-    from conftest import setup_and_options
-    setup, opts = setup_and_options("model=mlp", data=digits)
+    from conftest import recipes_and_options
+    rec, opts = recipes_and_options("model=mlp", data=digits)
     with pytest.raises(TypeError, match="expects ExpansionOptions"):
-        make_scheme("expansion", setup, opts["pruning_kd"], 100)
+        make_scheme("expansion", rec.context, rec, opts["pruning_kd"], 100)
 
 
 def test_new_model_leaves_global_rng_alone(digits):
-    from conftest import setup_and_options
-    setup, _ = setup_and_options("model=mlp", data=digits)
+    from conftest import recipes_and_options
+    rec, _ = recipes_and_options("model=mlp", data=digits)
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    a = setup.new_model()
+    a = rec.context.new_model()
     assert torch.equal(torch.rand(3), expected)
-    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), setup.new_model().parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), rec.context.new_model().parameters()))

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from airnet.options import OptionError
-from airnet.results import ResultTable
+from airnet.config.options import OptionError
+from airnet.store.results import ResultTable
 from conftest import compose
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,14 +90,14 @@ def test_csv_has_lf_line_endings_and_mode_0644(tmp_path):
 
 
 def test_corrupt_checkpoint_is_moved_aside_and_retrained(tmp_path, caplog, digits):
-    from conftest import setup_and_options
-    setup, _ = setup_and_options("model=mlp", "train.epochs=1", f"cache_dir={tmp_path}", data=digits)
-    setup.cache.folder = tmp_path
-    first = setup.teacher()
+    from conftest import recipes_and_options
+    rec, _ = recipes_and_options("model=mlp", "train.epochs=1", f"cache_dir={tmp_path}", data=digits)
+    rec.context.cache.folder = tmp_path
+    first = rec.teacher()
     (ckpt,) = tmp_path.glob("clean-*.pt")
     ckpt.write_bytes(b"not a zip file")
-    fresh, _ = setup_and_options("model=mlp", "train.epochs=1", data=digits)
-    fresh.cache.folder = tmp_path
+    fresh, _ = recipes_and_options("model=mlp", "train.epochs=1", data=digits)
+    fresh.context.cache.folder = tmp_path
     with caplog.at_level(logging.WARNING, logger="airnet"):
         again = fresh.teacher()
     assert ckpt.name in caplog.text and "retraining" in caplog.text
@@ -106,9 +106,9 @@ def test_corrupt_checkpoint_is_moved_aside_and_retrained(tmp_path, caplog, digit
 
 
 def test_non_finite_weights_are_named_by_count_and_layer():
-    from airnet.models import build_model
-    from airnet.params import ParamLayout, check_weights, model_vector
-    from airnet.transmission import transmit_vector
+    from airnet.zoo.models import build_model
+    from airnet.zoo.params import ParamLayout, check_weights, model_vector
+    from airnet.delivery.transmit import transmit_vector
     from channels import make_channel
     torch.manual_seed(0)
     m = build_model("mlp", (1, 8, 8), 10, hidden=(8,))
@@ -126,9 +126,9 @@ def test_non_finite_weights_are_named_by_count_and_layer():
 
 
 def test_model_and_data_of_different_dtypes_are_named(digits):
-    from airnet.evaluation import accuracy_of_vectors
-    from airnet.models import build_model
-    from airnet.params import model_vector
+    from airnet.delivery.evaluation import accuracy_of_vectors
+    from airnet.zoo.models import build_model
+    from airnet.zoo.params import model_vector
     m = build_model("mlp", digits.input_shape, 10).double()
     with pytest.raises(ValueError, match="parameters are torch.float64 but the data is torch.float32"):
         accuracy_of_vectors(m, model_vector(m)[None], digits.x_test, digits.y_test)
@@ -176,8 +176,8 @@ def test_bad_config_values_fail_before_training_naming_the_key(tmp_path, overrid
 
 
 def test_model_without_parameters_fails_naming_the_model(tmp_path):
-    from airnet.models import MODELS
-    MODELS["empty"] = lambda input_shape, num_classes: torch.nn.Flatten()
+    from airnet.zoo.models import MODELS, register_model
+    register_model("empty")(lambda input_shape, num_classes: torch.nn.Flatten())
     try:
         with pytest.raises(OptionError, match="model 'empty' has no parameters"):
             _main(tmp_path, "model.name=empty", "~model.kwargs.hidden")

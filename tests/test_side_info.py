@@ -4,10 +4,10 @@ import math
 import pytest
 import torch
 
-from airnet.mask_code import binary_entropy, code_length, decode_mask, encode_mask, entropy_bound, expected_code_length
-from airnet.models import build_model
-from airnet.params import load_vector, model_vector
-from airnet.structure import UnitGroups
+from airnet.side_info.mask_code import binary_entropy, code_length, decode_mask, encode_mask, entropy_bound, expected_code_length
+from airnet.zoo.models import build_model
+from airnet.zoo.params import load_vector, model_vector
+from airnet.training.structure import UnitGroups
 
 
 @pytest.mark.parametrize("p", [0.02, 0.1, 0.3, 0.5, 0.7, 0.95])
@@ -72,8 +72,8 @@ def test_unit_groups_of_conv_nets_keep_every_layer_connected(name, shape):
 
 @pytest.fixture(scope="module")
 def counted(digits):
-    from conftest import setup_and_options
-    return setup_and_options("model=mlp", "model.kwargs.hidden=[32]", "train.epochs=4", "scheme.pruning_kd.steps=1",
+    from conftest import recipes_and_options
+    return recipes_and_options("model=mlp", "model.kwargs.hidden=[32]", "train.epochs=4", "scheme.pruning_kd.steps=1",
                              "scheme.pruning_kd.finetune_epochs=2", "scheme.uep.draws=2", "scheme.spectrum.epochs=2",
                              "scheme.digital_capacity.bits=[2,4]", "scheme.digital_capacity.finetune=false",
                              "scheme.digital_amc.validation_draws=2", "link.k_max=2048", "side_info.snr_db=design",
@@ -87,10 +87,10 @@ SCHEMES = ["clean", "noise_injection", "pruning_kd", "pruning_kd_structured", "e
 @pytest.mark.parametrize("name", SCHEMES)
 def test_channel_uses_with_side_information_never_exceed_the_budget(counted, name):
     from conftest import make
-    setup, opts = counted
+    rec, opts = counted
     for ratio in (0.3, 1.0):
-        budget = int(ratio * setup.full_channel_uses)
-        scheme = make(name, setup, opts, budget)
+        budget = int(ratio * rec.context.full_channel_uses)
+        scheme = make(name, rec, opts, budget)
         for snr in (0.0, 25.0):
             d = scheme.deliver(snr, 2, torch.Generator().manual_seed(0), design_snr_db=5.0)
             assert d.channel_uses <= budget, (name, ratio, snr, d.channel_uses, budget)
@@ -101,9 +101,9 @@ def test_channel_uses_with_side_information_never_exceed_the_budget(counted, nam
 
 def test_unstructured_mask_costs_more_than_structured_at_the_same_budget(counted):
     from conftest import make
-    setup, opts = counted
-    budget = setup.full_channel_uses // 2
-    d = {n: make(n, setup, opts, budget).deliver(10.0, 2, torch.Generator().manual_seed(0), 10.0)
+    rec, opts = counted
+    budget = rec.context.full_channel_uses // 2
+    d = {n: make(n, rec, opts, budget).deliver(10.0, 2, torch.Generator().manual_seed(0), 10.0)
          for n in ("pruning_kd", "pruning_kd_structured")}
     assert d["pruning_kd"].side_info_bits > 10 * d["pruning_kd_structured"].side_info_bits
     assert d["pruning_kd"].info["params_sent"] < d["pruning_kd_structured"].info["params_sent"]
@@ -111,8 +111,8 @@ def test_unstructured_mask_costs_more_than_structured_at_the_same_budget(counted
 
 def test_side_information_lost_below_its_design_means_no_model(counted):
     from airnet.schemes import make_scheme
-    setup, opts = counted
-    scheme = make_scheme("noise_injection", setup, opts["noise_injection"], setup.full_channel_uses)
+    rec, opts = counted
+    scheme = make_scheme("noise_injection", rec.context, rec, opts["noise_injection"], rec.context.full_channel_uses)
     lost = scheme.deliver(-15.0, 4, torch.Generator().manual_seed(0), design_snr_db=20.0)
     assert lost.info["side_info_ok"] == 0.0 and torch.count_nonzero(lost.vectors) == 0
     kept = scheme.deliver(25.0, 4, torch.Generator().manual_seed(0), design_snr_db=20.0)
@@ -121,32 +121,32 @@ def test_side_information_lost_below_its_design_means_no_model(counted):
 
 def test_free_side_information_costs_nothing_and_never_fails(digits):
     from airnet.schemes import make_scheme
-    from conftest import setup_and_options
-    setup, opts = setup_and_options("model=mlp", "model.kwargs.hidden=[32]", "train.epochs=4", "side_info.mode=free",
+    from conftest import recipes_and_options
+    rec, opts = recipes_and_options("model=mlp", "model.kwargs.hidden=[32]", "train.epochs=4", "side_info.mode=free",
                                     data=digits)
-    d = make_scheme("clean", setup, opts["clean"], setup.full_channel_uses).deliver(
+    d = make_scheme("clean", rec.context, rec, opts["clean"], rec.context.full_channel_uses).deliver(
         -15.0, 2, torch.Generator().manual_seed(0), design_snr_db=20.0)
-    assert d.side_info_channel_uses == 0 and d.channel_uses == setup.full_channel_uses
-    assert d.info["params_sent"] == setup.num_params and torch.count_nonzero(d.vectors) > 0
+    assert d.side_info_channel_uses == 0 and d.channel_uses == rec.context.full_channel_uses
+    assert d.info["params_sent"] == rec.context.num_params and torch.count_nonzero(d.vectors) > 0
 
 
 def test_side_link_protects_for_the_configured_snr(counted):
     from dataclasses import replace
-    from airnet.side_info import SideLink
-    setup, _ = counted
-    link = setup.side_link
+    from airnet.side_info.protection import SideLink
+    rec, _ = counted
+    link = rec.context.side_link
     assert link.design(3.0, None).side_snr() == 3.0                       # matched: the actual SNR
     assert link.design(3.0, 10.0).side_snr() == 10.0                     # side_info.snr_db=design
-    lowest = SideLink(setup.channel, "k", replace(setup.side_info, snr_db=-8.0), setup.link)
+    lowest = SideLink(rec.context.channel, "k", replace(rec.context.side_link.options, snr_db=-8.0), rec.context.side_link.link)
     assert lowest.design(3.0, 10.0).side_snr() == -8.0 and lowest.design(3.0, None).side_snr() == 3.0
     hi, lo = link.transport(200, 20.0), link.transport(200, -5.0)
     assert hi.channel_uses < lo.channel_uses
-    assert lo.channel_uses >= math.ceil(200 / setup.channel.capacity(-5.0))   # no code beats capacity
+    assert lo.channel_uses >= math.ceil(200 / rec.context.channel.capacity(-5.0))   # no code beats capacity
 
 
 @pytest.mark.parametrize("name", ["digital_capacity", "digital_amc", "pruning_kd_structured", "clean"])
 def test_a_budget_too_small_for_anything_gives_no_model_instead_of_an_error(counted, name):
     from conftest import make
-    setup, opts = counted
-    d = make(name, setup, opts, 8).deliver(-5.0, 2, torch.Generator().manual_seed(0), design_snr_db=-5.0)
+    rec, opts = counted
+    d = make(name, rec, opts, 8).deliver(-5.0, 2, torch.Generator().manual_seed(0), design_snr_db=-5.0)
     assert d.channel_uses <= 8 and torch.count_nonzero(d.vectors) == 0

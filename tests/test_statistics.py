@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from airnet.statistics import DRAWS_ESTIMATOR, SEEDS_ESTIMATOR, compare, estimate, holm, rank, t_quantile
+from airnet.run.statistics import DRAWS_ESTIMATOR, SEEDS_ESTIMATOR, compare, estimate, holm, rank, t_quantile
 
 ROOT = Path(__file__).resolve().parents[1]
 

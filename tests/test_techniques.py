@@ -2,16 +2,17 @@ import pytest
 import torch
 
 from channels import make_channel
-from airnet.expansion import expansion_keep, layer_expansion_plan, uniform_expansion_plan
-from airnet.models import build_model
-from airnet.params import ParamLayout, model_vector
-from airnet.pruning import iterative_prune, magnitude_mask, prune_schedule
+from airnet.delivery.plan import expansion_keep, layer_expansion_plan, uniform_expansion_plan
+from airnet.zoo.models import build_model
+from airnet.zoo.params import ParamLayout, model_vector
+from airnet.training.pruning import iterative_prune, magnitude_mask, prune_schedule
 from airnet.schemes import make_scheme
-from airnet.spectrum import Spectrum, SpectrumLevel
-from airnet.transmission import TransmissionPlan, transmit_vector
-from airnet.uep import allocate_expansion
-from airnet.distillation import distillation_loss
-from conftest import setup_and_options
+from airnet.training.spectrum import Spectrum, SpectrumLevel
+from airnet.delivery.plan import TransmissionPlan
+from airnet.delivery.transmit import transmit_vector
+from airnet.training.uep import allocate_expansion
+from airnet.training.distillation import distillation_loss
+from conftest import recipes_and_options
 
 
 @pytest.mark.parametrize("keep", [0, 1, 17, 999, 1000])
@@ -92,7 +93,7 @@ def test_distillation_loss_is_zero_kl_for_identical_logits():
 
 
 def _setup(digits, *extra):
-    return setup_and_options("model=mlp", "model.kwargs.hidden=[32]", "train.epochs=10", "side_info.snr_db=design", *extra,
+    return recipes_and_options("model=mlp", "model.kwargs.hidden=[32]", "train.epochs=10", "side_info.snr_db=design", *extra,
                              "scheme.pruning_kd.steps=2", "scheme.pruning_kd.finetune_epochs=3", "scheme.uep.draws=2",
                              "scheme.spectrum.epochs=6",
                              "scheme.spectrum.levels=[{snr_db:0.0,factor:4},{snr_db:10.0,factor:1}]", data=digits)
@@ -100,12 +101,12 @@ def _setup(digits, *extra):
 
 @pytest.mark.parametrize("name", ["pruning_kd", "expansion", "uep", "spectrum"])
 def test_technique_schemes_respect_budget_and_work(digits, name):
-    setup, opts = _setup(digits)
-    budget = setup.full_channel_uses // 3
-    scheme = make_scheme(name, setup, opts[name], budget)
+    rec, opts = _setup(digits)
+    budget = rec.context.full_channel_uses // 3
+    scheme = make_scheme(name, rec.context, rec, opts[name], budget)
     d = scheme.deliver(30.0, 4, torch.Generator().manual_seed(0), design_snr_db=30.0)
-    assert d.channel_uses <= budget and d.vectors.shape == (4, setup.num_params)
-    from airnet.evaluation import accuracy_of_vectors
+    assert d.channel_uses <= budget and d.vectors.shape == (4, rec.context.num_params)
+    from airnet.delivery.evaluation import accuracy_of_vectors
     acc = accuracy_of_vectors(d.model, d.vectors, digits.x_test, digits.y_test).mean().item()
     noiseless = scheme.deliver(120.0, 1, torch.Generator().manual_seed(0), design_snr_db=30.0)  # same network
     ref = accuracy_of_vectors(d.model, noiseless.vectors, digits.x_test, digits.y_test).item()
@@ -115,11 +116,11 @@ def test_technique_schemes_respect_budget_and_work(digits, name):
 
 
 def test_spectrum_gives_working_network_for_each_level(digits):
-    from airnet.evaluation import accuracy_of_vectors
-    from airnet.side_info import Design
-    setup, opts = _setup(digits, "side_info.mode=free")      # the training itself; side information below
-    budget = setup.full_channel_uses // 2
-    scheme = make_scheme("spectrum", setup, opts["spectrum"], budget)
+    from airnet.delivery.evaluation import accuracy_of_vectors
+    from airnet.side_info.protection import Design
+    rec, opts = _setup(digits, "side_info.mode=free")      # the training itself; side information below
+    budget = rec.context.full_channel_uses // 2
+    scheme = make_scheme("spectrum", rec.context, rec, opts["spectrum"], budget)
     model, spec = scheme.spectrum(Design(30.0))
     for level in spec.levels:
         plan = spec.plan(level)
@@ -127,16 +128,16 @@ def test_spectrum_gives_working_network_for_each_level(digits):
         assert int(plan.repeats.max()) == level.factor
         accs = []
         for snr in (level.snr_db, 40.0):
-            rx = transmit_vector(model_vector(model), setup.channel, snr, 16, plan, torch.Generator().manual_seed(1))
+            rx = transmit_vector(model_vector(model), rec.context.channel, snr, 16, plan, torch.Generator().manual_seed(1))
             accs.append(accuracy_of_vectors(model, rx, digits.x_test, digits.y_test).mean().item())
         # chance is 0.1; the smallest level keeps 1/8 of the weights (measured ~0.48 at 0 dB, ~0.75 at 40 dB)
         assert accs[0] > 0.3 and accs[1] > 0.6, (level, accs)
     assert spec.level_for(-20).factor == 4 and spec.level_for(5).factor == 4 and spec.level_for(12).factor == 1
-    mem = spec.memory(setup.num_params)
-    assert mem["saved_bytes"] == 2 * setup.num_params * 4 - setup.num_params * 8
+    mem = spec.memory(rec.context.num_params)
+    assert mem["saved_bytes"] == 2 * rec.context.num_params * 4 - rec.context.num_params * 8
     # counted side information (the level's nested mask, protected at the level's SNR) shrinks every level
-    counted_setup, counted_opts = _setup(digits)
-    counted = make_scheme("spectrum", counted_setup, counted_opts["spectrum"], budget)
+    counted_rec, counted_opts = _setup(digits)
+    counted = make_scheme("spectrum", counted_rec.context, counted_rec, counted_opts["spectrum"], budget)
     spec_c = counted.spectrum(Design(30.0))[1]
     for level in spec.levels:
         assert spec_c.keep(level) < spec.keep(level)

@@ -1,12 +1,13 @@
-"""Delivery schemes compared in the sweeps, as registered plug-ins (see :mod:`airnet.schemes.base`).
+"""Delivery schemes compared in the sweeps, as registered plug-ins only (see :mod:`airnet.schemes.base`); the
+library code they use lives in the concept packages.
 
 Importing this package registers the built-in families: single models (``clean``, ``noise_injection``), the
 pruned family (``pruning_kd``, ``expansion``, ``uep``), ``spectrum`` and the digital baselines.
 """
-from airnet.schemes.base import (Delivery, NoOptions, Scheme, available_schemes, make_scheme, register_scheme,
-                                 scheme_class)
+from airnet.schemes.base import (SCHEMES, Delivery, NoOptions, Scheme, available_schemes, make_scheme,
+                                 register_scheme, scheme_class)
 from airnet.schemes.analog import AnalogScheme
 from airnet.schemes import digital, pruned, single, spectrum  # noqa: F401  (register the built-ins)
 
-__all__ = ["AnalogScheme", "Delivery", "NoOptions", "Scheme", "available_schemes", "make_scheme",
+__all__ = ["SCHEMES", "AnalogScheme", "Delivery", "NoOptions", "Scheme", "available_schemes", "make_scheme",
            "register_scheme", "scheme_class"]

@@ -4,23 +4,27 @@ A scheme turns (SNR, K channel realizations) into K received weight vectors at a
 one class with a frozen ``Options`` dataclass (values from ``conf/scheme/<name>.yaml``), registered by name::
 
     @register_scheme("my_scheme")
-    class MyScheme(AnalogScheme):
+    class MyScheme(AnalogScheme[MyOptions]):
         Options = MyOptions
         ...
+
+A scheme reads two things: its :class:`airnet.context.Context` (data, channel, seed, caches, side link) and its
+:class:`airnet.training.recipes.Recipes` (the trained models it may start from).
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Hashable, TypeVar
+from typing import Any, Callable, ClassVar, Generic, Hashable, TypeVar
 
 import torch
 from torch import nn
 
-from airnet.setup import Setup
-from airnet.side_info import Design
+from airnet.context import Context
+from airnet.training.recipes import Recipes
 
 T = TypeVar("T")
+O = TypeVar("O")
 
 
 @dataclass(frozen=True)
@@ -56,30 +60,39 @@ class Delivery:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-class Scheme(ABC):
+class Scheme(ABC, Generic[O]):
     """Base class: ``deliver(snr_db, K, generator)`` within a budget of ``budget`` channel uses.
 
     Parameters
     ----------
-    setup : :class:`airnet.setup.Setup`
-    options : an instance of the class's ``Options``
+    context : :class:`airnet.context.Context`
+    recipes : :class:`airnet.training.recipes.Recipes`
+        The trained models of the context.
+    options : an instance of the class's ``Options`` (the type parameter ``O``)
     budget : int
         Channel uses available for the whole delivery.
     """
 
     name: ClassVar[str] = "scheme"
-    Options: ClassVar[type] = NoOptions
+    Options: ClassVar[type[Any]] = NoOptions
 
-    def __init__(self, setup: Setup, options: Any, budget: int) -> None:
+    def __init__(self, context: Context, recipes: Recipes, options: O, budget: int) -> None:
         if isinstance(budget, bool) or int(budget) != budget or budget < 1:
             raise ValueError(f"bandwidth budget must be at least 1 channel use, got {budget!r}")
         if not isinstance(options, self.Options):
             raise TypeError(f"scheme {self.name!r} expects {self.Options.__name__} options, "
                             f"got {type(options).__name__}")
-        self.setup = setup
-        self.options = options
+        self.context = context
+        self.recipes = recipes
+        self.options: O = options
         self.budget = int(budget)
         self._memo: dict[str, dict[Hashable, Any]] = {}
+
+    @classmethod
+    def needs_units(cls, options: O) -> str | None:
+        """The option (relative key, e.g. ``structure``) that makes this scheme prune whole units, so its model
+        must declare ``prunable_units()``; None if it needs none. Checked before any training."""
+        return None
 
     def memoized(self, table: str, key: Hashable, compute: Callable[[], T]) -> T:
         """``compute()`` once per ``key`` of ``table`` for this scheme (fits, pruners, searches a sweep reuses
@@ -114,8 +127,8 @@ class Scheme(ABC):
         return self.name.replace("_", " ")
 
 
-SCHEMES: dict[str, type[Scheme]] = {}
-S = TypeVar("S", bound=type[Scheme])
+SCHEMES: dict[str, type[Scheme[Any]]] = {}
+S = TypeVar("S", bound=type[Scheme[Any]])
 
 
 def register_scheme(name: str) -> Callable[[S], S]:
@@ -138,13 +151,13 @@ def available_schemes() -> list[str]:
     return sorted(SCHEMES)
 
 
-def scheme_class(name: str) -> type[Scheme]:
+def scheme_class(name: str) -> type[Scheme[Any]]:
     """The class registered as ``name``."""
     if name not in SCHEMES:
         raise ValueError(f"unknown scheme {name!r}; available: {', '.join(available_schemes())}")
     return SCHEMES[name]
 
 
-def make_scheme(name: str, setup: Setup, options: Any, budget: int) -> Scheme:
+def make_scheme(name: str, context: Context, recipes: Recipes, options: Any, budget: int) -> Scheme[Any]:
     """Instantiate the scheme registered as ``name``."""
-    return scheme_class(name)(setup, options, budget)
+    return scheme_class(name)(context, recipes, options, budget)

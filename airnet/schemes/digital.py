@@ -15,18 +15,19 @@ from __future__ import annotations
 from abc import abstractmethod
 from dataclasses import dataclass, replace
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import torch
+from torch import nn
 
-from airnet.digital import Payload, build_payload, rank_payloads, validation_accuracy
-from airnet.evaluation import accuracy_of_vectors
-from airnet.links import MCS, CapacityTransport, LDPCTransport, Transport, mcs_ladder, segment_uses
-from airnet.params import model_vector
-from airnet.pruning import make_pruner
-from airnet.schemes.analog import transport_label
+from airnet.delivery.evaluation import accuracy_of_vectors
+from airnet.digital.payload import Payload, build_payload, rank_payloads, validation_accuracy
+from airnet.digital.quantization import QuantizationNoise
 from airnet.schemes.base import Delivery, Scheme, register_scheme
-from airnet.schemes.pruned import PruneOptions, train_pruned
+from airnet.side_info.protection import LinkOptions
+from airnet.side_info.transports import MCS, CapacityTransport, LDPCTransport, Transport, mcs_ladder, segment_uses
+from airnet.training.pruning import PruneOptions, make_pruner
+from airnet.training.recipes import QuantizationAware
 
 
 @dataclass(frozen=True)
@@ -46,19 +47,29 @@ class DigitalOptions:
     prune: PruneOptions
 
 
-class DigitalScheme(Scheme):
+D = TypeVar("D", bound=DigitalOptions)
+
+
+class DigitalScheme(Scheme[D]):
     """A payload on one transport that spans the whole budget (side information first, then codes)."""
 
-    Options = DigitalOptions
+    @classmethod
+    def needs_units(cls, options: D) -> str | None:
+        return "structures" if "structured" in options.structures else None
 
     @property
     def side_counted(self) -> bool:
-        return not self.setup.side_link.free
+        return not self.context.side_link.free
+
+    @property
+    def link(self) -> LinkOptions:
+        """The digital PHY (``conf/link/``), shared with side information."""
+        return self.context.side_link.link
 
     @property
     def symbols(self) -> int:
         """Data symbols the budget holds (the channel's pilots take the rest)."""
-        return self.setup.channel.symbols_in(self.budget)
+        return self.context.channel.symbols_in(self.budget)
 
     @abstractmethod
     def transport(self, design_snr_db: float) -> tuple[Transport | None, dict[str, Any]]:
@@ -67,55 +78,57 @@ class DigitalScheme(Scheme):
     def candidates(self, bits_available: int) -> list[tuple[float, Payload]]:
         """Structure, bit width and size candidates on the clean model (pruned without retraining, error-free),
         by validation accuracy, best first."""
-        teacher = self.setup.teacher()
+        teacher = self.recipes.teacher()
         pruners = {s: make_pruner(teacher, s) for s in self.options.structures}
-        return rank_payloads(teacher, bits_available, self.options.bits, pruners, self.setup.data.x_val,
-                             self.setup.data.y_val, self.side_counted)
+        return rank_payloads(teacher, bits_available, self.options.bits, pruners, self.context.data.x_val,
+                             self.context.data.y_val, self.side_counted)
 
     def proxy(self, bits_available: int) -> Payload | None:
         """The best candidate before fine-tuning (used to compare link configurations)."""
         ranked = self.candidates(bits_available)
         return ranked[0][1] if ranked else None
 
-    def payload(self, bits_available: int) -> tuple[torch.nn.Module, Payload | None]:
+    def payload(self, bits_available: int) -> tuple[nn.Module, Payload | None]:
         """(model, payload) for ``bits_available``: the best of the top ``finetune_candidates`` candidates after
         each is fine-tuned at its size (and bit width, with ``qat``), by validation accuracy."""
         return self.memoized("payload", bits_available, lambda: self._payload(bits_available))
 
-    def _payload(self, bits_available: int) -> tuple[torch.nn.Module, Payload | None]:
-        teacher = self.setup.teacher()
+    def _payload(self, bits_available: int) -> tuple[nn.Module, Payload | None]:
+        ctx = self.context
+        teacher = self.recipes.teacher()
         ranked = self.candidates(bits_available)
-        best = (teacher, ranked[0][1]) if ranked else (teacher, None)
+        best: tuple[nn.Module, Payload | None] = (teacher, ranked[0][1]) if ranked else (teacher, None)
         if ranked and self.options.finetune:
             best_acc = -1.0
             for _, proxy in ranked[:self.options.finetune_candidates]:
                 keep = int(proxy.mask.sum())
-                if keep == self.setup.num_params:
+                payload: Payload | None
+                if keep == ctx.num_params:
                     model, payload = teacher, proxy      # nothing pruned: the clean model is the start
                 else:
                     prune = replace(self.options.prune, structure=proxy.structure)
-                    model, mask = train_pruned(self.setup, prune, keep,
-                                               quant_bits=proxy.bits if self.options.qat else None)
+                    qat = QuantizationAware(proxy.bits, QuantizationNoise) if self.options.qat else None
+                    model, mask = self.recipes.pruned(prune, keep, quantization=qat)
                     payload = build_payload(model, mask, proxy.bits, make_pruner(model, proxy.structure),
                                             bits_available, self.side_counted, proxy.structure)
                 if payload is None:
                     continue
-                acc = validation_accuracy(model, payload, self.setup.data.x_val, self.setup.data.y_val,
-                                          self.side_counted)
+                acc = validation_accuracy(model, payload, ctx.data.x_val, ctx.data.y_val, self.side_counted)
                 if acc > best_acc:
                     best, best_acc = (model, payload), acc
         return best
 
-    def deliver(self, snr_db, num_realizations, generator, design_snr_db=None):
+    def deliver(self, snr_db: float, num_realizations: int, generator: torch.Generator,
+                design_snr_db: float | None = None) -> Delivery:
+        ctx = self.context
         design = float(snr_db if design_snr_db is None else design_snr_db)
         transport, info = self.transport(design)
-        n = self.setup.num_params
-        model, payload = self.payload(transport.payload_bits) if transport else (self.setup.teacher(), None)
-        if payload is None:
-            return Delivery(model, torch.zeros(num_realizations, n), 0, info={**info, "params_sent": 0})
+        model, payload = self.payload(transport.payload_bits) if transport else (self.recipes.teacher(), None)
+        if transport is None or payload is None:
+            return Delivery(model, torch.zeros(num_realizations, ctx.num_params), 0, info={**info, "params_sent": 0})
         stream = payload.stream_bits(self.side_counted)
         bits = torch.randint(0, 2, (num_realizations, stream), generator=generator, device=generator.device).float()
-        ok = transport.send(bits, self.setup.channel, snr_db, generator)[1]
+        ok = transport.send(bits, ctx.channel, snr_db, generator)[1]
         side_bits = payload.side.bits if self.side_counted else 0
         side_uses = -(-side_bits * transport.channel_uses // max(1, transport.payload_bits))
         info.update(params_sent=int(payload.mask.sum()), quant_bits=payload.bits, structure=payload.structure,
@@ -123,22 +136,24 @@ class DigitalScheme(Scheme):
                     bits_available=transport.payload_bits, side_info_parts=payload.side.describe(),
                     block_ok=round(float(ok.float().mean()), 6))
         return Delivery(model, payload.received(ok, self.side_counted),
-                        self.setup.channel.uses_for(transport.channel_uses), side_bits, side_uses, info)
+                        ctx.channel.uses_for(transport.channel_uses), side_bits, side_uses, info)
 
 
 @register_scheme("digital_capacity")
-class DigitalCapacity(DigitalScheme):
+class DigitalCapacity(DigitalScheme[DigitalOptions]):
     """Separation bound: an ideal code over the whole budget at the design SNR's capacity (or its normal
     approximation, ``link.capacity_model``)."""
 
-    def transport(self, design_snr_db):
-        link = self.setup.link
-        t = CapacityTransport.for_uses(self.setup.channel, design_snr_db, self.symbols, link.capacity_model,
+    Options = DigitalOptions
+
+    def transport(self, design_snr_db: float) -> tuple[Transport | None, dict[str, Any]]:
+        link = self.link
+        t = CapacityTransport.for_uses(self.context.channel, design_snr_db, self.symbols, link.capacity_model,
                                        link.error_probability)
         return t, {"link": link.capacity_model}
 
     def label(self) -> str:
-        model = "normal approximation" if self.setup.link.capacity_model == "normal" else "Shannon"
+        model = "normal approximation" if self.link.capacity_model == "normal" else "Shannon"
         return f"digital: capacity bound ({model})"
 
 
@@ -151,16 +166,16 @@ class DigitalLDPCOptions(DigitalOptions):
 
 
 @register_scheme("digital_ldpc")
-class DigitalLDPC(DigitalScheme):
+class DigitalLDPC(DigitalScheme[DigitalLDPCOptions]):
     """A fixed-rate system: one MCS at every SNR, 5G NR LDPC + QAM (Sionna) over the same channel."""
 
     Options = DigitalLDPCOptions
 
-    def transport(self, design_snr_db):
+    def transport(self, design_snr_db: float) -> tuple[Transport | None, dict[str, Any]]:
         mcs = MCS(-1, self.options.bits_per_symbol, self.options.rate)
-        seg = segment_uses(mcs, self.symbols, self.setup.link.k_max)
-        t = LDPCTransport(seg, self.setup.link.num_iter, self.setup.link.early_stop) if seg else None
-        return t, {"link": transport_label(t) if t else str(mcs)}
+        seg = segment_uses(mcs, self.symbols, self.link.k_max)
+        t = LDPCTransport(seg, self.link.num_iter, self.link.early_stop) if seg else None
+        return t, {"link": t.describe() if t else str(mcs)}
 
     def label(self) -> str:
         rate = Fraction(self.options.rate).limit_denominator(32)
@@ -175,7 +190,7 @@ class DigitalAMCOptions(DigitalOptions):
 
 
 @register_scheme("digital_amc")
-class DigitalAMC(DigitalScheme):
+class DigitalAMC(DigitalScheme[DigitalAMCOptions]):
     """Adaptive MCS: the NR configuration (with its payload) of best validation accuracy at the design SNR.
 
     Candidates run from the most efficient configuration below the capacity downwards; the search stops at the
@@ -184,15 +199,16 @@ class DigitalAMC(DigitalScheme):
 
     Options = DigitalAMCOptions
 
-    def transport(self, design_snr_db):
+    def transport(self, design_snr_db: float) -> tuple[Transport | None, dict[str, Any]]:
         return self.memoized("transport", design_snr_db, lambda: self._search(design_snr_db))
 
-    def _search(self, design_snr_db: float) -> tuple[Transport | None, dict[str, Any]]:
-        setup, link = self.setup, self.setup.link
-        capacity = setup.channel.capacity(design_snr_db)
-        g = setup.generator("amc", design_snr_db, self.budget)
-        teacher = setup.teacher()
-        best, best_acc, tried = None, -1.0, 0
+    def _search(self, design_snr_db: float) -> tuple[LDPCTransport | None, dict[str, Any]]:
+        ctx, link = self.context, self.link
+        capacity = ctx.channel.capacity(design_snr_db)
+        g = ctx.generator("amc", design_snr_db, self.budget)
+        teacher = self.recipes.teacher()
+        best: LDPCTransport | None = None
+        best_acc, tried = -1.0, 0
         for mcs in mcs_ladder(link.max_repetitions):
             if mcs.efficiency > capacity:
                 continue
@@ -206,14 +222,14 @@ class DigitalAMC(DigitalScheme):
             tried += 1
             stream = proxy.stream_bits(self.side_counted)
             bits = torch.randint(0, 2, (self.options.validation_draws, stream), generator=g, device=g.device).float()
-            ok = t.send(bits, setup.channel, design_snr_db, g)[1]
+            ok = t.send(bits, ctx.channel, design_snr_db, g)[1]
             acc = float(accuracy_of_vectors(teacher, proxy.received(ok, self.side_counted),
-                                            setup.data.x_val, setup.data.y_val).mean())
+                                            ctx.data.x_val, ctx.data.y_val).mean())
             if acc > best_acc:
                 best, best_acc = t, acc
             if bool(ok.all()):
                 break
-        info = {"link": transport_label(best) if best else "none", "mcs_candidates": tried}
+        info: dict[str, Any] = {"link": best.describe() if best else "none", "mcs_candidates": tried}
         return best, info
 
     def label(self) -> str:
@@ -222,4 +238,4 @@ class DigitalAMC(DigitalScheme):
     def chosen_mcs(self, design_snr_db: float) -> MCS | None:
         """The MCS picked for ``design_snr_db`` (None if no configuration carries a model)."""
         t = self.transport(design_snr_db)[0]
-        return t.seg.mcs if t is not None else None
+        return t.seg.mcs if isinstance(t, LDPCTransport) else None

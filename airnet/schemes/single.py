@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from airnet.params import model_vector
-from airnet.pruning import make_pruner
-from airnet.schemes.analog import AnalogScheme
+from torch import nn
+
+from airnet.delivery.plan import TransmissionPlan
+from airnet.schemes.analog import AnalogScheme, Planned
 from airnet.schemes.base import register_scheme
-from airnet.transmission import TransmissionPlan
+from airnet.side_info.protection import Design
+from airnet.zoo.params import model_vector
 
 
 @dataclass(frozen=True)
@@ -23,16 +25,19 @@ class SingleModelOptions:
     structure: Literal["unstructured", "structured"]
 
 
-class SingleModelScheme(AnalogScheme):
+class SingleModelScheme(AnalogScheme[SingleModelOptions]):
     """Send every weight once, or the part of the model that fits in ``reals``."""
 
     Options = SingleModelOptions
 
-    def pruner(self, model):
-        # built once per model: unit groups cost a loop
-        return self.memoized("pruner", id(model), lambda: make_pruner(model, self.options.structure))
+    @classmethod
+    def needs_units(cls, options: SingleModelOptions) -> str | None:
+        return "structure" if options.structure == "structured" else None
 
-    def plan(self, model, design, reals):
+    def structure(self) -> Literal["unstructured", "structured"]:
+        return self.options.structure
+
+    def plan(self, model: nn.Module, design: Design, reals: int) -> Planned | None:
         w = model_vector(model)
         if reals >= w.numel():
             return TransmissionPlan.full(w.numel()), {}
@@ -47,16 +52,16 @@ class SingleModelScheme(AnalogScheme):
 class Clean(SingleModelScheme):
     """Conventionally trained model, sent analog (AirNet without any channel-aware training)."""
 
-    def model(self, design):
-        return self.setup.teacher()
+    def model(self, design: Design) -> nn.Module:
+        return self.recipes.teacher()
 
 
 @register_scheme("noise_injection")
 class NoiseInjection(SingleModelScheme):
     """Model trained with the channel's own delivery noise at the design SNR (straight-through gradient)."""
 
-    def model(self, design):
-        return self.setup.noise_injected(design.snr_db)
+    def model(self, design: Design) -> nn.Module:
+        return self.recipes.noise_injected(design.snr_db)
 
     def label(self) -> str:
         return "noise injection"

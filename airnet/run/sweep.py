@@ -11,10 +11,12 @@ from typing import Any, Mapping, Sequence
 
 from tqdm.auto import tqdm
 
-from airnet.evaluation import AccuracyStats, accuracy_of_vectors
-from airnet.results import ResultTable
+from airnet.context import Context
+from airnet.delivery.evaluation import AccuracyStats, accuracy_of_vectors
 from airnet.schemes import Scheme, make_scheme
-from airnet.setup import Setup
+from airnet.store.results import ResultTable
+from airnet.training.loop import TrainSettings
+from airnet.training.recipes import Recipes
 
 log = logging.getLogger("airnet")
 KEY_COLUMNS = ("scheme", "snr_db", "bandwidth_ratio", "seed", "matched", "design_snr_db", "config_id")
@@ -48,14 +50,14 @@ class Point:
                     config_id=self.run.config_id)
 
 
-def budget_for(ratio: float, setup: Setup) -> int:
+def budget_for(ratio: float, context: Context) -> int:
     """Channel uses for ``ratio`` x the channel uses of sending every weight once (at least 1)."""
     if not ratio > 0:
         raise ValueError(f"bandwidth_ratio must be positive, got {ratio}")
-    return max(1, int(math.floor(ratio * setup.full_channel_uses)))
+    return max(1, int(math.floor(ratio * context.full_channel_uses)))
 
 
-def run_sweep(setup: Setup, schemes: Sequence[SchemeRun], snr_db: Sequence[float],
+def run_sweep(context: Context, settings: TrainSettings, schemes: Sequence[SchemeRun], snr_db: Sequence[float],
               bandwidth_ratio: Sequence[float], num_realizations: int, table: ResultTable,
               seeds: Sequence[int] = (0,), design_snr_db: Sequence[float | None] = (None,),
               columns: Mapping[str, Any] | None = None, progress: bool = False,
@@ -68,8 +70,10 @@ def run_sweep(setup: Setup, schemes: Sequence[SchemeRun], snr_db: Sequence[float
 
     Input
     -----
-    setup : Setup
-        The data, channel and options; trained per seed with :meth:`Setup.for_seed`.
+    context : Context
+        The data, channel, caches and side link; one per training seed (:meth:`Context.for_seed`).
+    settings : TrainSettings
+        Training settings of every model recipe (:class:`airnet.training.recipes.Recipes`).
     schemes : sequence of SchemeRun
     snr_db, bandwidth_ratio : sequences of float
     num_realizations : int
@@ -83,7 +87,7 @@ def run_sweep(setup: Setup, schemes: Sequence[SchemeRun], snr_db: Sequence[float
     columns : mapping, optional
         Constant descriptive columns (channel, model, data ...), placed after the key columns.
     precision : "float32" | "bfloat16"
-        Scoring precision (:func:`airnet.evaluation.accuracy_of_vectors`).
+        Scoring precision (:func:`airnet.delivery.evaluation.accuracy_of_vectors`).
 
     Output
     ------
@@ -95,16 +99,17 @@ def run_sweep(setup: Setup, schemes: Sequence[SchemeRun], snr_db: Sequence[float
     todo = [p for p in points if not table.has(**p.key())]
     if len(points) > len(todo):
         log.info("skipping %d finished points", len(points) - len(todo))
-    setups: dict[int, Setup] = {}
-    built: dict[tuple[int, str, float], Scheme] = {}
+    recipes: dict[int, Recipes] = {}
+    built: dict[tuple[int, str, float], Scheme[Any]] = {}
     for p in tqdm(todo, desc="sweep", disable=not progress):
-        if p.seed not in setups:
-            setups[p.seed] = setup.for_seed(p.seed)
-        s = setups[p.seed]
+        if p.seed not in recipes:
+            recipes[p.seed] = Recipes(context.for_seed(p.seed), settings)
+        r = recipes[p.seed]
+        s = r.context
         budget = budget_for(p.bandwidth_ratio, s)
         scheme = built.get((p.seed, p.run.name, p.bandwidth_ratio))
         if scheme is None:
-            scheme = built[(p.seed, p.run.name, p.bandwidth_ratio)] = make_scheme(p.run.kind, s, p.run.options,
+            scheme = built[(p.seed, p.run.name, p.bandwidth_ratio)] = make_scheme(p.run.kind, s, r, p.run.options,
                                                                                   budget)
         tags = ("eval", p.run.name, p.snr_db, p.bandwidth_ratio) + (() if p.design_snr_db is None
                                                                      else ("design", p.design_snr_db))

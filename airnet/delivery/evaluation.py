@@ -9,8 +9,9 @@ from torch import nn
 from torch.func import vmap
 
 from channels import Channel
-from airnet.params import ParamLayout, call_with_vector, check_model_data
-from airnet.transmission import TransmissionPlan, transmit_vector
+from airnet.zoo.params import ParamLayout, call_with_vector, check_model_data
+from airnet.delivery.plan import TransmissionPlan
+from airnet.delivery.transmit import transmit_vector
 
 
 @dataclass(frozen=True)

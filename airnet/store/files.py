@@ -1,8 +1,6 @@
-"""Atomic file writes and stable config hashing, so an interrupted run never leaves a half-written file."""
+"""Atomic file writes, so an interrupted run never leaves a half-written file."""
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -28,12 +26,6 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
-
-
-def config_hash(obj: Any, length: int = 12) -> str:
-    """Short SHA-256 of a JSON-serializable config (keys sorted)."""
-    blob = json.dumps(obj, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:length]
 
 
 def save_torch(path: str | Path, obj: Any) -> Path:

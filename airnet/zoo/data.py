@@ -1,4 +1,11 @@
-"""Datasets as in-memory tensors: built-in scikit-learn digits (no download), MNIST / CIFAR-10 from a local folder."""
+"""Datasets as in-memory tensors, as registered plug-ins: built-in scikit-learn digits (no download), MNIST /
+CIFAR-10 from a local folder. A new data set registers its loader where it is defined::
+
+    @register_dataset("my_data", needs_root=True)
+    def load_my_data(root, seed, val_fraction) -> DataSplits: ...
+
+and ``data.name=my_data data.root=/path`` (with ``plugins=[mymodule]``) picks it.
+"""
 from __future__ import annotations
 
 import gzip
@@ -6,6 +13,7 @@ import importlib.util
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Protocol, TypeVar
 
 import numpy as np
 import torch
@@ -67,6 +75,34 @@ def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
 
     d = load_digits()
     return d.images, d.target
+
+
+class Loader(Protocol):
+    """A data set loader: ``loader(root, seed, val_fraction) -> DataSplits``."""
+
+    def __call__(self, root: str | Path | None, seed: int, val_fraction: float) -> DataSplits: ...
+
+
+L = TypeVar("L", bound=Loader)
+DATASETS: dict[str, tuple[Loader, bool]] = {}
+
+
+def register_dataset(name: str, *, needs_root: bool = False) -> Callable[[L], L]:
+    """Decorator: register ``loader(root, seed, val_fraction)`` under ``name``; ``needs_root``: it reads a local
+    folder (``data.root``)."""
+    if not name or not isinstance(name, str):
+        raise ValueError(f"data set name must be a non-empty string, got {name!r}")
+
+    def add(loader: L) -> L:
+        DATASETS[name] = (loader, needs_root)
+        return loader
+
+    return add
+
+
+def available_datasets() -> list[str]:
+    """Sorted registered data set names."""
+    return sorted(DATASETS)
 
 
 def load_digits_data(seed: int = 0, val_fraction: float = 0.15, test_fraction: float = 0.2) -> DataSplits:
@@ -141,13 +177,43 @@ def load_cifar10(root: str | Path, seed: int = 0, val_fraction: float = 0.1) -> 
     return _pack(xtr, ytr, xva, yva, xte, yte, 10, "cifar10")
 
 
+@register_dataset("digits")
+def _digits(root: str | Path | None, seed: int, val_fraction: float) -> DataSplits:
+    return load_digits_data(seed=seed, val_fraction=val_fraction)
+
+
+@register_dataset("mnist", needs_root=True)
+def _mnist(root: str | Path | None, seed: int, val_fraction: float) -> DataSplits:
+    assert root is not None
+    return load_mnist(root, seed=seed, val_fraction=val_fraction)
+
+
+@register_dataset("cifar10", needs_root=True)
+def _cifar10(root: str | Path | None, seed: int, val_fraction: float) -> DataSplits:
+    assert root is not None
+    return load_cifar10(root, seed=seed, val_fraction=val_fraction)
+
+
 def load_data(name: str, root: str | None = None, seed: int = 0, val_fraction: float = 0.15) -> DataSplits:
-    """Load ``digits`` (built in), ``mnist`` or ``cifar10`` (the latter two from the local folder ``root``)."""
-    if name == "digits":
-        return load_digits_data(seed=seed, val_fraction=val_fraction)
-    if name in ("mnist", "cifar10"):
-        if not root:
-            raise ValueError(f"dataset {name!r} needs a local folder: set data.root=/path/to/{name}")
-        loader = load_mnist if name == "mnist" else load_cifar10
-        return loader(root, seed=seed, val_fraction=val_fraction)
-    raise ValueError(f"unknown dataset {name!r}; available: digits, mnist, cifar10")
+    """Load the data set registered as ``name`` (built in: ``digits``; ``mnist`` and ``cifar10`` from the local
+    folder ``root``).
+
+    Input
+    -----
+    name : str
+    root : str or None
+        Local folder, for data sets that read one.
+    seed : int
+        Seed of the train / validation split.
+    val_fraction : float in (0, 1)
+
+    Output
+    ------
+    : DataSplits (x float32 [N, C, H, W], y long [N])
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; available: {', '.join(available_datasets())}")
+    loader, needs_root = DATASETS[name]
+    if needs_root and not root:
+        raise ValueError(f"dataset {name!r} needs a local folder: set data.root=/path/to/{name}")
+    return loader(root, seed, val_fraction)

@@ -1,7 +1,17 @@
-"""Classifiers used in experiments: an MLP and a small CNN for the built-in data, ResNet-20 for CIFAR-10."""
+"""Classifiers used in experiments, as registered plug-ins: an MLP and a small CNN for the built-in data, ResNet-20
+for CIFAR-10. A new model registers itself where it is defined::
+
+    @register_model("my_net")
+    class MyNet(nn.Module):
+        def __init__(self, input_shape, num_classes, width=32): ...
+
+and ``model.name=my_net`` (with ``plugins=[mymodule]``) picks it; its keyword arguments are the ``model.kwargs``.
+A model that declares ``prunable_units()`` (see :data:`UnitSpec`) supports structured pruning and ordered widths.
+"""
 from __future__ import annotations
 
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -11,8 +21,45 @@ from torch import nn
 # param.narrow(dim, j * entries, entries) of every listed parameter (its output row, bias, norm scale, and the next
 # layer's input columns that read it). Structured pruning removes whole units (see airnet/structure.py).
 UnitSpec = list[tuple[str, list[tuple[str, int, int]]]]
+Factory = Callable[..., nn.Module]
+M = TypeVar("M", bound=Factory)
 
 
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registered model: ``factory(input_shape, num_classes, **kwargs)``; ``image_input``: it needs (C, H, W)."""
+
+    factory: Factory
+    image_input: bool
+
+
+MODELS: dict[str, ModelEntry] = {}
+
+
+def register_model(name: str, *, image_input: bool = True) -> Callable[[M], M]:
+    """Class (or factory) decorator: register a model under ``name``; ``image_input=False`` for models that take
+    any input shape (e.g. an MLP flattens it)."""
+    if not name or not isinstance(name, str):
+        raise ValueError(f"model name must be a non-empty string, got {name!r}")
+
+    def add(factory: M) -> M:
+        MODELS[name] = ModelEntry(factory, image_input)
+        return factory
+
+    return add
+
+
+def available_models() -> list[str]:
+    """Sorted registered model names."""
+    return sorted(MODELS)
+
+
+def has_prunable_units(model: nn.Module) -> bool:
+    """Whether ``model`` declares the units structured pruning and ordered widths remove (``prunable_units()``)."""
+    return callable(getattr(model, "prunable_units", None))
+
+
+@register_model("mlp", image_input=False)
 class MLP(nn.Module):
     """Fully connected net: input [B, C, H, W] -> logits [B, classes]."""
 
@@ -37,7 +84,7 @@ class MLP(nn.Module):
         Input
         -----
         params : dict name -> [K, *shape]
-            Parameters as :meth:`airnet.params.ParamLayout.unflatten` gives them (buffers: none in this model).
+            Parameters as :meth:`airnet.zoo.params.ParamLayout.unflatten` gives them (buffers: none in this model).
         x : [N, C, H, W] or [N, d], float
 
         Output
@@ -66,6 +113,7 @@ class MLP(nn.Module):
                 for n, (i, j) in enumerate(zip(linears[:-1], linears[1:]))]
 
 
+@register_model("cnn")
 class SmallCNN(nn.Module):
     """Two conv+pool stages and a linear head: [B, C, H, W] -> [B, classes]."""
 
@@ -94,7 +142,7 @@ class SmallCNN(nn.Module):
         Input
         -----
         params : dict name -> [K, *shape]
-            Parameters as :meth:`airnet.params.ParamLayout.unflatten` gives them.
+            Parameters as :meth:`airnet.zoo.params.ParamLayout.unflatten` gives them.
         x : [N, C, H, W], float
 
         Output
@@ -147,6 +195,7 @@ class _BasicBlock(nn.Module):
         return torch.relu(self.bn2(self.conv2(out)) + self.short(x))
 
 
+@register_model("resnet20")
 class ResNet20(nn.Module):
     """ResNet-20 (He et al. 2016, CIFAR variant, 3x3 blocks of 16/32/64 channels): [B, 3, 32, 32] -> [B, classes]."""
 
@@ -174,16 +223,38 @@ class ResNet20(nn.Module):
                 for b in range(len(self.layers))]
 
 
-MODELS: dict[str, Callable[..., nn.Module]] = {"mlp": MLP, "cnn": SmallCNN, "resnet20": ResNet20}
-
-
 def build_model(name: str, input_shape: tuple[int, ...], num_classes: int, **kwargs: Any) -> nn.Module:
-    """Instantiate a registered model by name (``mlp``, ``cnn``, ``resnet20``)."""
+    """Instantiate the model registered as ``name`` (built in: ``mlp``, ``cnn``, ``resnet20``).
+
+    Input
+    -----
+    name : str
+    input_shape : tuple of int, e.g. (1, 8, 8)
+    num_classes : int
+    **kwargs : the model's own options (``model.kwargs``)
+
+    Output
+    ------
+    : nn.Module (freshly initialized from the global torch RNG)
+    """
     if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; available: {', '.join(sorted(MODELS))}")
-    if len(input_shape) != 3 and name != "mlp":
+        raise ValueError(f"unknown model {name!r}; available: {', '.join(available_models())}")
+    entry = MODELS[name]
+    if len(input_shape) != 3 and entry.image_input:
         raise ValueError(f"model {name!r} needs an image input shape (C, H, W), got {tuple(input_shape)}")
-    return MODELS[name](tuple(input_shape), int(num_classes), **kwargs)
+    return entry.factory(tuple(input_shape), int(num_classes), **kwargs)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model recipe: the registered ``name`` and its keyword options."""
+
+    name: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def build(self, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+        """A freshly initialized model (from the global torch RNG; see :meth:`airnet.context.Context.new_model`)."""
+        return build_model(self.name, input_shape, num_classes, **self.kwargs)
 
 
 def num_parameters(model: nn.Module) -> int:

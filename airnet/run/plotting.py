@@ -1,15 +1,15 @@
 """Paper-style plots of accuracy against SNR or bandwidth: mean over seeds with a 95 % confidence band.
 
 Each curve (a scheme and its design) gets its own marker and line style, so figures stay readable in grayscale;
-the caption under the axes names the interval's estimator (:mod:`airnet.statistics`) and the test-set size.
+the caption under the axes names the interval's estimator (:mod:`airnet.run.statistics`) and the test-set size.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Sequence
 
-from airnet.io import atomic_write
-from airnet.statistics import curve_label, estimate, group_rows
+from airnet.store.files import atomic_write
+from airnet.run.statistics import curve_label, estimate, group_rows
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h")
 LINESTYLES = ("-", "--", "-.", ":")

@@ -2,17 +2,18 @@
 
 A :class:`Pruner` selects exactly-sized masks and prices them as side information: :class:`MagnitudePruner`
 (unstructured, global magnitude; the mask is coded per layer, ~``n H(p)`` bits) or
-:class:`airnet.structure.StructuredPruner` (whole neurons / filters, a few bits per layer).
+:class:`airnet.training.structure.StructuredPruner` (whole neurons / filters, a few bits per layer).
 """
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from dataclasses import dataclass
+from typing import Callable, Literal, Protocol
 
 import torch
 from torch import nn
 
-from airnet.mask_code import code_length, expected_code_length
-from airnet.params import load_vector, model_vector
+from airnet.side_info.mask_code import code_length, expected_code_length
+from airnet.zoo.params import load_vector, model_vector
 
 
 class Pruner(Protocol):
@@ -52,7 +53,7 @@ def bias_mask(model: nn.Module) -> torch.Tensor:
 
 
 class MagnitudePruner:
-    """Unstructured global magnitude pruning; the mask is coded per parameter tensor (:mod:`airnet.mask_code`).
+    """Unstructured global magnitude pruning; the mask is coded per parameter tensor (:mod:`airnet.side_info.mask_code`).
 
     With ``protect_biases_up_to`` set, 1-D parameters are always kept when they take at most half of that many
     weights (cheap and important); ``None`` ranks them like any weight.
@@ -78,11 +79,11 @@ class MagnitudePruner:
 
 
 def make_pruner(model: nn.Module, structure: str, protect_biases_up_to: int | None = None) -> Pruner:
-    """``unstructured`` -> :class:`MagnitudePruner`; ``structured`` -> :class:`airnet.structure.StructuredPruner`."""
+    """``unstructured`` -> :class:`MagnitudePruner`; ``structured`` -> :class:`airnet.training.structure.StructuredPruner`."""
     if structure == "unstructured":
         return MagnitudePruner(model, protect_biases_up_to)
     if structure == "structured":
-        from airnet.structure import StructuredPruner
+        from airnet.training.structure import StructuredPruner
         return StructuredPruner(model)
     raise ValueError(f"unknown pruning structure {structure!r}; choose unstructured or structured")
 
@@ -114,3 +115,35 @@ def iterative_prune(model: nn.Module, keep: int, steps: int, finetune: Callable[
         finetune(model, mask)
     return mask
 
+
+@dataclass(frozen=True)
+class PruneOptions:
+    """Pruning to the budget with KD from the clean teacher (or a chain of teacher assistants).
+
+    ``steps``: pruning rounds; ``finetune_epochs`` and ``lr``: fine-tuning after each round; ``temperature`` and
+    ``alpha``: KD loss; ``structure``: ``unstructured`` (global magnitude, mask ~H(p) bits per weight) or
+    ``structured`` (whole neurons / filters, a few bits per layer); ``method``: ``iterative_magnitude`` (prune in
+    ``steps`` rounds) or ``rigl`` (sparse training at the budget from the start for ``steps x finetune_epochs``
+    epochs, dropping and regrowing ``rigl_alpha`` of the weights every ``rigl_interval`` steps; unstructured);
+    ``assistants``: sizes of teacher assistants as fractions of the full model, largest first (Mirzadeh et al.
+    2020): each is pruned and distilled from the one before, and the student from the last; assistants not
+    larger than the student are skipped (with none left, the student learns from the teacher).
+    """
+
+    steps: int
+    finetune_epochs: int
+    lr: float
+    temperature: float
+    alpha: float
+    structure: Literal["unstructured", "structured"]
+    method: Literal["iterative_magnitude", "rigl"]
+    rigl_interval: int
+    rigl_alpha: float
+    assistants: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if self.method == "rigl" and self.structure != "unstructured":
+            raise ValueError("method=rigl prunes single weights: it needs structure=unstructured")
+        a = list(self.assistants)
+        if any(not 0 < f < 1 for f in a) or a != sorted(set(a), reverse=True):
+            raise ValueError(f"assistants must be fractions in (0, 1), largest first, got {a}")

@@ -23,6 +23,7 @@ import torch
 
 from channels import Channel
 from channels.capacity import normal_approximation_bits, normal_approximation_error
+from airnet.side_info.search import smallest_passing
 
 log = logging.getLogger("airnet")
 CRC_BITS = 24          # NR code-block CRC; the receiver detects a wrong block and erases it
@@ -120,10 +121,18 @@ def segment_bits(mcs: MCS, bits: int, k_max: int) -> Segmentation:
 
 
 class Transport(Protocol):
-    """A payload of fixed size on a link: ``channel_uses``, ``payload_bits``, and ``send``."""
+    """A payload of fixed size on a link: ``channel_uses``, ``payload_bits``, ``send`` and ``describe``."""
 
-    channel_uses: int
-    payload_bits: int
+    @property
+    def channel_uses(self) -> int:
+        """Channel uses the payload occupies (pilots not included)."""
+
+    @property
+    def payload_bits(self) -> int:
+        """Information bits it carries."""
+
+    def describe(self) -> str:
+        """Short description for the CSV (MCS and code blocks, or the capacity model)."""
 
     def send(self, bits: torch.Tensor, channel: Channel, snr_db: float,
              generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -144,7 +153,11 @@ class FreeTransport:
     payload_bits: int
     channel_uses: int = 0
 
-    def send(self, bits, channel, snr_db, generator):
+    def describe(self) -> str:
+        return "free"
+
+    def send(self, bits: torch.Tensor, channel: Channel, snr_db: float,
+             generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         return bits.clone(), torch.ones_like(bits, dtype=torch.bool)
 
 
@@ -187,7 +200,11 @@ class CapacityTransport:
             upper = max(upper + 1, int(upper * 1.02))
         return cls(bits, smallest_passing(lower, upper, carries), model, error_probability)
 
-    def send(self, bits, channel, snr_db, generator):
+    def describe(self) -> str:
+        return self.model
+
+    def send(self, bits: torch.Tensor, channel: Channel, snr_db: float,
+             generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         k = bits.shape[0]
         c = channel.capacity(snr_db)
         if self.model == "shannon":
@@ -208,7 +225,7 @@ class LDPCTransport:
         Belief-propagation iterations (at most, with ``early_stop``).
     early_stop : bool
         Stop a batch's iterations once all its blocks satisfy their parity checks, as practical receivers do
-        (:mod:`airnet.ldpc_decoder`); decisions equal the full ``num_iter`` in our checks, at a fraction of the time.
+        (:mod:`airnet.side_info.ldpc_decoder`); decisions equal the full ``num_iter`` in our checks, at a fraction of the time.
     chunk_bits : int
         Information bits decoded per batch: bounded batches keep the time linear in the payload.
     """
@@ -228,7 +245,11 @@ class LDPCTransport:
     def payload_bits(self) -> int:
         return self.seg.payload_bits
 
-    def send(self, bits, channel, snr_db, generator):
+    def describe(self) -> str:
+        return f"{self.seg.mcs}, {self.seg.codewords}x k={self.seg.k}"
+
+    def send(self, bits: torch.Tensor, channel: Channel, snr_db: float,
+             generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         seg = self.seg
         if bits.shape[-1] > seg.payload_bits:
             raise ValueError(f"{bits.shape[-1]} bits exceed the transport block's {seg.payload_bits}")
@@ -259,7 +280,7 @@ class _Codec:
         from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
         from sionna.phy.mapping import Demapper, Mapper
 
-        from airnet.ldpc_decoder import EarlyStopLDPC5GDecoder
+        from airnet.side_info.ldpc_decoder import EarlyStopLDPC5GDecoder
 
         self.k, self.n, self.m = k, n, m
         n0 = n if k / n >= MIN_MOTHER_RATE else int(math.ceil(k / MIN_MOTHER_RATE))
@@ -292,7 +313,7 @@ class _Codec:
 @lru_cache(maxsize=None)
 def _early_stop_available() -> bool:
     """Early termination hooks into Sionna's decoder internals; other versions decode all iterations (said once)."""
-    from airnet.ldpc_decoder import EarlyStopLDPC5GDecoder
+    from airnet.side_info.ldpc_decoder import EarlyStopLDPC5GDecoder
 
     if not EarlyStopLDPC5GDecoder.supported():
         log.warning("this Sionna version's LDPC decoder has other internals: link.early_stop is ignored "
@@ -325,15 +346,3 @@ def select_robust_mcs(channel: Channel, snr_db: float, k: int, num_iter: int, tr
     if not clean(ladder[-1]):
         return None
     return ladder[smallest_passing(0, len(ladder) - 1, lambda i: clean(ladder[i]))]
-
-
-def smallest_passing(lo: int, hi: int, passes) -> int:
-    """Smallest ``i`` in ``[lo, hi]`` with ``passes(i)``, by bisection, for a test that, once passed, stays passed
-    as ``i`` grows; ``passes(hi)`` must hold (it is not evaluated)."""
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if passes(mid):
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo

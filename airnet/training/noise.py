@@ -5,7 +5,8 @@ import torch
 
 from channels import Channel
 from channels import transmit_reals
-from airnet.transmission import TransmissionPlan, default_combiner, transmit_vector
+from airnet.delivery.plan import TransmissionPlan
+from airnet.delivery.transmit import default_combiner, transmit_vector
 
 
 class ChannelNoise:

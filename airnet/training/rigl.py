@@ -15,12 +15,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from airnet.params import ParamLayout, call_with_vector
-from airnet.training import flat_params
+from airnet.zoo.params import ParamLayout, call_with_vector
+from airnet.training.loop import flat_params
 
 
 class RigL:
-    """A ``mask_update`` hook for :func:`airnet.training.train_model`.
+    """A ``mask_update`` hook for :func:`airnet.training.loop.train_model`.
 
     Parameters
     ----------

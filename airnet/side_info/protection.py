@@ -1,26 +1,23 @@
-"""Side information: what a receiver must know besides the payload symbols, and how it is paid for.
+"""Protection of side information: at which SNR it is protected, and the link configuration that carries it.
 
-Every scheme reports its side information as named parts (power scale, pruning mask, expansion factors, spectrum
-level, quantization headers) in bits. With ``mode: counted`` those bits travel over a digital link
-(:mod:`airnet.links`) within the same budget of channel uses, designed for the design SNR minus ``margin_db``; a
-realization whose side information fails its CRC gets no model. ``mode: free`` reproduces papers that assume the
-receiver knows the structure.
+Every scheme reports its side information as named parts in bits (:mod:`airnet.side_info.bits`). With
+``mode: counted`` those bits travel over a digital link (:mod:`airnet.side_info.transports`) within the same budget
+of channel uses, protected for the SNR the :class:`Design` states; a realization whose side information fails its
+CRC gets no model. ``mode: free`` reproduces papers that assume the receiver knows the structure.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, Protocol
 
 import torch
 
 from channels import Channel
-from airnet.io import atomic_write, config_hash
-from airnet.links import (CRC_BITS, MCS, CapacityTransport, FreeTransport, LDPCTransport, Transport, segment_bits,
-                          select_robust_mcs)
+from airnet.config.hashing import config_hash
+from airnet.side_info.transports import (CRC_BITS, MCS, CapacityTransport, FreeTransport, LDPCTransport, Transport,
+                                         segment_bits, select_robust_mcs)
 
-SCALE_BITS = 32   # the power-normalization scale of an analog stream, as float32
-FACTOR_BITS = 5   # copies of one layer's weights (1..31)
 SELECTION_K = 512  # longest code block simulated to pick a side-information MCS
 
 
@@ -71,25 +68,18 @@ class Design:
         return self.snr_db if snr_db is None else snr_db
 
 
-@dataclass(frozen=True)
-class SideInfo:
-    """Named side-information parts in bits, e.g. ``{"scale": 32, "mask": 1810}``."""
+class Memo(Protocol):
+    """A persistent memo of small JSON results (:class:`airnet.store.artifacts.JsonMemo`)."""
 
-    parts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def bits(self) -> int:
-        return int(sum(self.parts.values()))
-
-    def describe(self) -> str:
-        return "+".join(f"{k}:{v}" for k, v in self.parts.items() if v) or "none"
+    def get(self, description: Any, compute: Callable[[], Any]) -> Any:
+        """The stored value for ``description``, else ``compute()`` (stored)."""
 
 
 class SideLink:
     """Picks the transport of a side-information payload at a design SNR (memoized MCS choice per code size)."""
 
     def __init__(self, channel: Channel, channel_key: str, options: SideInfoOptions, link: LinkOptions,
-                 memo: "JsonMemo | None" = None) -> None:
+                 memo: Memo | None = None) -> None:
         self.channel, self.channel_key, self.options, self.link = channel, channel_key, options, link
         self.memo = memo
         self._mcs: dict[tuple[float, int], MCS | None] = {}
@@ -124,7 +114,7 @@ class SideLink:
         """Most efficient MCS whose ``selection_trials`` blocks of ``k`` bits all decode at ``snr_db`` (cached)."""
         key = (round(float(snr_db), 6), int(k))
         if key not in self._mcs:
-            def compute() -> dict:
+            def compute() -> dict[str, Any]:
                 g = torch.Generator().manual_seed(int(config_hash([self.channel_key, key]), 16) % 2 ** 62)
                 m = select_robust_mcs(self.channel, snr_db, k, self.link.num_iter, self.link.selection_trials,
                                       self.link.max_repetitions, g, self.link.early_stop)
@@ -134,43 +124,3 @@ class SideLink:
             found = (self.memo.get(name, compute) if self.memo else compute())["mcs"]
             self._mcs[key] = None if found is None else MCS(*found)
         return self._mcs[key]
-
-
-class JsonMemo:
-    """Small JSON results (e.g. MCS choices) cached in a folder by a hash of their description."""
-
-    def __init__(self, folder) -> None:
-        self.folder = folder
-
-    def get(self, description, compute):
-        import json
-
-        path = self.folder / f"memo-{config_hash(description)}.json"
-        if path.exists():
-            try:
-                return json.loads(path.read_text())
-            except (OSError, ValueError):
-                pass    # unreadable: recompute and overwrite
-        value = compute()
-        atomic_write(path, lambda p: p.write_text(json.dumps(value)))
-        return value
-
-
-def largest_fitting(hi: int, fits) -> int:
-    """Largest ``k`` in ``[1, hi]`` with ``fits(k)`` (0 if none), for sizes whose cost grows with ``k``.
-
-    Checks ``hi`` first (the common case: everything fits), then bisects. Costs that are not monotone (a mask
-    gets cheaper again near ``n``) make this a good, not necessarily the largest, fitting size.
-    """
-    if hi < 1:
-        return 0
-    if fits(hi):
-        return hi
-    lo, hi = 0, hi            # fits(lo) (or lo == 0), not fits(hi)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if fits(mid):
-            lo = mid
-        else:
-            hi = mid
-    return lo

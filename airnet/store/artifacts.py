@@ -1,6 +1,8 @@
-"""On-disk cache of trained models, keyed by a hash of everything that affects their weights."""
+"""Cached artifacts keyed by a hash of everything that affects them: trained models (:class:`ModelCache`) and small
+JSON results such as MCS choices (:class:`JsonMemo`)."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -9,8 +11,9 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from airnet.io import config_hash, save_torch
-from airnet.params import load_vector, model_vector
+from airnet.config.hashing import config_hash
+from airnet.store.files import atomic_write, save_torch
+from airnet.zoo.params import load_vector, model_vector
 
 Built = tuple[nn.Module, dict[str, Any]]
 log = logging.getLogger("airnet")
@@ -73,3 +76,22 @@ class ModelCache:
             log.warning("checkpoint %s is unreadable (%s: %s); moved it to %s and retraining",
                         path, type(exc).__name__, exc, aside.name)
             return None
+
+
+class JsonMemo:
+    """Small JSON results (e.g. MCS choices) cached in a folder by a hash of their description."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def get(self, description: Any, compute: Callable[[], Any]) -> Any:
+        """The stored value for ``description``, else ``compute()``, stored atomically."""
+        path = self.folder / f"memo-{config_hash(description)}.json"
+        if path.exists():
+            try:
+                return json.loads(path.read_text())
+            except (OSError, ValueError):
+                pass    # unreadable: recompute and overwrite
+        value = compute()
+        atomic_write(path, lambda p: p.write_text(json.dumps(value)))
+        return value

@@ -1,9 +1,9 @@
 """Structured pruning: whole neurons / filters, whose mask costs a few bits per layer instead of ~H(p) per weight.
 
-A model declares its prunable units (``prunable_units()``, see :mod:`airnet.models`); :class:`UnitGroups` maps them
+A model declares its prunable units (``prunable_units()``, see :mod:`airnet.zoo.models`); :class:`UnitGroups` maps them
 to flat parameter indices. Pruning keeps the units with the largest mean squared weight (Li et al., "Pruning
 filters for efficient ConvNets", 2017) until the budget is full; weights in no unit (e.g. the output layer) are
-always kept. The receiver needs one bit per unit, coded per layer with :mod:`airnet.mask_code`.
+always kept. The receiver needs one bit per unit, coded per layer with :mod:`airnet.side_info.mask_code`.
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from airnet.mask_code import code_length
-from airnet.params import ParamLayout
+from airnet.side_info.mask_code import code_length
+from airnet.zoo.params import ParamLayout
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ class UnitGroups:
 
 
 class StructuredPruner:
-    """:class:`airnet.pruning.Pruner` that removes whole units; the receiver gets one bit per unit."""
+    """:class:`airnet.training.pruning.Pruner` that removes whole units; the receiver gets one bit per unit."""
 
     def __init__(self, model: nn.Module) -> None:
         self.groups = UnitGroups.of(model)

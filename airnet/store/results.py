@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 from filelock import FileLock
 
-from airnet.io import atomic_write
+from airnet.store.files import atomic_write
 
 log = logging.getLogger("airnet")
 REQUIRED_NUMBERS = ("acc_mean",)   # a row without a finite accuracy is not a result

@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import math
+import dataclasses
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from airnet.distillation import distillation_loss
-from airnet.params import ParamLayout, call_with_vector, check_model_data
+from airnet.training.distillation import distillation_loss
+from airnet.zoo.params import ParamLayout, call_with_vector, check_model_data
 
 WeightNoise = Callable[[torch.Tensor], torch.Tensor]
 
@@ -29,6 +30,10 @@ class TrainSettings:
         if self.epochs < 0 or self.batch_size < 1 or not self.lr > 0 or self.weight_decay < 0:
             raise ValueError(f"bad training settings: epochs={self.epochs}, batch_size={self.batch_size}, "
                              f"lr={self.lr}, weight_decay={self.weight_decay}")
+
+    def replace(self, **changes: Any) -> "TrainSettings":
+        """These settings with ``changes`` (e.g. a fine-tuning phase's epochs and learning rate)."""
+        return dataclasses.replace(self, **changes)
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
     """Train ``model`` in place; return the mean loss of each epoch.
 
     Each step builds the flat weight vector and, for every view, zeroes its masked-out entries, perturbs it with
-    its noise (e.g. :class:`airnet.noise_injection.ChannelNoise`) and runs the model functionally on it; the loss
+    its noise (e.g. :class:`airnet.training.noise.ChannelNoise`) and runs the model functionally on it; the loss
     is the mean over views (cross-entropy, or the KD loss with ``distill``).
 
     Input

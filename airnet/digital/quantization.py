@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 import torch
 
-FLOAT_BITS = 32  # header: per-layer offset and step sent as float32
+from airnet.side_info.bits import quantization_header_bits
+
 
 
 @dataclass
@@ -26,7 +27,7 @@ class Quantized:
     @property
     def header_bits(self) -> int:
         """Side information: offset and step of every layer."""
-        return 2 * FLOAT_BITS * self.offset.numel()
+        return quantization_header_bits(self.offset.numel())
 
 
 def quantize(w: torch.Tensor, layer_of: torch.Tensor, bits: int, num_layers: int | None = None) -> Quantized:

@@ -6,8 +6,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from channels import Channel
-from airnet.params import ParamLayout, call_with_vector
-from airnet.transmission import TransmissionPlan, transmit_vector
+from airnet.zoo.params import ParamLayout, call_with_vector
+from airnet.delivery.plan import TransmissionPlan
+from airnet.delivery.transmit import transmit_vector
 
 
 @torch.no_grad()

@@ -3,7 +3,7 @@
 Weights are ranked once by importance (magnitude of the starting model, 1-D parameters first). The network for
 level j keeps the top ``budget // factor_j`` weights (nested sub-networks: a worse channel gets a smaller network
 sent more times) and all levels are trained jointly (:meth:`Spectrum.views` in
-:func:`airnet.training.train_model`), each under the delivery noise of its own SNR and plan.
+:func:`airnet.training.loop.train_model`), each under the delivery noise of its own SNR and plan.
 The receiver stores one model plus the ranking instead of one model per SNR.
 """
 from __future__ import annotations
@@ -11,17 +11,18 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
 
 from channels import Channel
-from airnet.expansion import expansion_keep, uniform_expansion_plan
-from airnet.noise_injection import ChannelNoise
-from airnet.params import model_vector
-from airnet.pruning import bias_mask
-from airnet.training import View
-from airnet.transmission import TransmissionPlan
+from airnet.delivery.plan import expansion_keep, uniform_expansion_plan
+from airnet.training.noise import ChannelNoise
+from airnet.zoo.params import model_vector
+from airnet.training.pruning import bias_mask
+from airnet.training.loop import View
+from airnet.delivery.plan import TransmissionPlan
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,11 @@ class OrderedWidths:
     """Ordered widths (FjORD's ordered dropout; slimmable networks): the nested network of width ``p`` keeps the
     first ``ceil(p C_l)`` units of every prunable layer (at least one), so a receiver needs only ``p``.
 
-    Units are those of :class:`airnet.structure.UnitGroups`; weights outside units are always kept.
+    Units are those of :class:`airnet.training.structure.UnitGroups`; weights outside units are always kept.
     """
 
     def __init__(self, model: nn.Module) -> None:
-        from airnet.structure import UnitGroups
+        from airnet.training.structure import UnitGroups
 
         self.groups = UnitGroups.of(model)
         bounds = torch.cumsum(torch.tensor((0,) + self.groups.units_per_layer), 0).tolist()
@@ -158,3 +159,36 @@ class Spectrum:
         nesting = 4 * len(self.levels) if self.widths is not None else num_params * 4
         shared = num_params * bytes_per_weight + nesting
         return {"separate_bytes": separate, "spectrum_bytes": shared, "saved_bytes": separate - shared}
+
+
+@dataclass(frozen=True)
+class LevelOptions:
+    """A spectrum level: channels at or above ``snr_db`` send the nested network ``factor`` times."""
+
+    snr_db: float
+    factor: int
+
+
+@dataclass(frozen=True)
+class SpectrumOptions:
+    """``epochs``, ``lr``: joint training of all levels; ``temperature``, ``alpha``: KD from the clean teacher;
+    ``levels``: operating points; ``start_snr_db``: noise-injection SNR of the starting model; ``nesting``:
+    ``magnitude`` (a prefix of the weights ranked by magnitude; the receiver needs the level's mask) or
+    ``ordered_width`` (the first units of every layer; the receiver needs only the level); for ordered widths,
+    ``sandwich_random`` random widths per step besides the widest and narrowest (sandwich rule) and
+    ``inplace_distillation`` (the widest network teaches the others)."""
+
+    epochs: int
+    lr: float
+    temperature: float
+    alpha: float
+    levels: tuple[LevelOptions, ...]
+    start_snr_db: float
+    nesting: Literal["magnitude", "ordered_width"]
+    sandwich_random: int
+    inplace_distillation: bool
+
+
+def spectrum_levels(options: SpectrumOptions) -> list[SpectrumLevel]:
+    """The operating points of the options, in their order."""
+    return [SpectrumLevel(lv.snr_db, lv.factor) for lv in options.levels]

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from airnet.evaluation import accuracy_of_vectors
-from airnet.params import ParamLayout, model_vector
-from airnet.pruning import Pruner
-from airnet.quantization import FLOAT_BITS, Quantized, quantize
-from airnet.side_info import SideInfo, largest_fitting
-
-WIDTH_BITS = 5   # the bit width b (1..24)
+from airnet.delivery.evaluation import accuracy_of_vectors
+from airnet.digital.quantization import Quantized, quantize
+from airnet.side_info.bits import SideInfo, payload_side_info
+from airnet.side_info.sizing import codes_that_fit
+from airnet.training.pruning import Pruner
+from airnet.zoo.params import ParamLayout, model_vector
 
 
 @dataclass
@@ -70,14 +69,6 @@ class Payload:
         return out
 
 
-def payload_side_info(pruner: Pruner, mask: torch.Tensor, num_layers: int) -> SideInfo:
-    """Header (offset, step per layer), bit width, and the coded mask (if any weight is left out)."""
-    parts = {"header": 2 * FLOAT_BITS * num_layers, "width": WIDTH_BITS}
-    if not bool(mask.all()):
-        parts["mask"] = pruner.mask_bits(mask)
-    return SideInfo(parts)
-
-
 def build_payload(model: nn.Module, mask: torch.Tensor, bits: int, pruner: Pruner, bits_available: int,
                   side_counted: bool, structure: str = "unstructured") -> Payload | None:
     """Quantize ``model``'s weights in ``mask`` to ``bits`` bits; drop the weakest weights until the stream fits
@@ -99,19 +90,6 @@ def build_payload(model: nn.Module, mask: torch.Tensor, bits: int, pruner: Prune
     return None
 
 
-def sized_keep(bits_available: int, bits: int, n: int, num_layers: int, pruner: Pruner, side_counted: bool) -> int:
-    """Most weights whose ``bits``-bit codes fit ``bits_available`` beside their estimated side information."""
-    def fits(keep: int) -> bool:
-        if keep < pruner.min_keep:
-            return False
-        side = 0
-        if side_counted:
-            side = 2 * FLOAT_BITS * num_layers + WIDTH_BITS + (pruner.expected_mask_bits(keep) if keep < n else 0)
-        return keep * bits + side <= bits_available
-
-    return largest_fitting(min(n, bits_available // bits), fits)
-
-
 def rank_payloads(model: nn.Module, bits_available: int, bit_options: tuple[int, ...],
                   pruners: dict[str, Pruner], x_val: torch.Tensor, y_val: torch.Tensor,
                   side_counted: bool) -> list[tuple[float, Payload]]:
@@ -122,7 +100,7 @@ def rank_payloads(model: nn.Module, bits_available: int, bit_options: tuple[int,
     ranked = []
     for structure, pruner in pruners.items():
         for b in bit_options:
-            keep = sized_keep(bits_available, int(b), w.numel(), layers, pruner, side_counted)
+            keep = codes_that_fit(bits_available, int(b), w.numel(), layers, pruner, side_counted)
             if keep < 1:
                 continue
             mask = torch.ones_like(w, dtype=torch.bool) if keep == w.numel() else pruner.select(w, keep)
@@ -130,14 +108,6 @@ def rank_payloads(model: nn.Module, bits_available: int, bit_options: tuple[int,
             if payload is not None:
                 ranked.append((validation_accuracy(model, payload, x_val, y_val, side_counted), payload))
     return sorted(ranked, key=lambda t: -t[0])
-
-
-def choose_payload(model: nn.Module, bits_available: int, bit_options: tuple[int, ...],
-                   pruners: dict[str, Pruner], x_val: torch.Tensor, y_val: torch.Tensor,
-                   side_counted: bool) -> Payload | None:
-    """The best of :func:`rank_payloads` (None if nothing fits)."""
-    ranked = rank_payloads(model, bits_available, bit_options, pruners, x_val, y_val, side_counted)
-    return ranked[0][1] if ranked else None
 
 
 def validation_accuracy(model: nn.Module, payload: Payload, x_val: torch.Tensor, y_val: torch.Tensor,

@@ -1,0 +1,134 @@
+"""The run's own option objects: the experiment axes and the top-level run keys (typed, without Hydra).
+
+Library users build these with :func:`airnet.config.options.build_options` from plain mappings; the Hydra driver
+reads ``conf/sweep.yaml`` into them at the edge (``experiments/config.py``).
+"""
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+
+from airnet.config.options import OptionError
+
+
+@dataclass(frozen=True)
+class ExperimentOptions:
+    """``conf/experiment/*.yaml``: the sweep axes, the schemes and the draws per point."""
+
+    name: str
+    x: Literal["snr_db", "bandwidth_ratio"]
+    snr_db: tuple[float, ...]
+    bandwidth_ratio: tuple[float, ...]
+    num_realizations: int
+    schemes: tuple[str, ...]
+    seeds: tuple[int, ...]
+    design_snr_db: tuple[float | None, ...]
+
+    def __post_init__(self) -> None:
+        if self.num_realizations < 1:
+            raise OptionError(f"experiment.num_realizations must be at least 1, got {self.num_realizations}")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise OptionError(f"experiment.seeds must be distinct integers, got {list(self.seeds)}")
+        if not self.design_snr_db:
+            raise OptionError("experiment.design_snr_db is empty: give SNRs, or null for matched")
+        bad = [r for r in self.bandwidth_ratio if not r > 0]
+        if bad:
+            raise OptionError(f"experiment.bandwidth_ratio must be positive, got {bad}")
+
+    @property
+    def panel(self) -> str:
+        """The axis that is not the x-axis (one plot panel per value)."""
+        return "bandwidth_ratio" if self.x == "snr_db" else "snr_db"
+
+
+@dataclass(frozen=True)
+class SideInfoConfig:
+    """``side_info`` as configured (``snr_db`` may still say ``lowest``, resolved by :func:`build_setup`)."""
+
+    mode: Literal["counted", "free"]
+    link: Literal["ldpc", "capacity"]
+    snr_db: float | Literal["design", "lowest"]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Top-level keys of ``conf/sweep.yaml``."""
+
+    seed: int
+    cache_dir: str | None
+    progress: bool | Literal["auto"]
+    plugins: tuple[str, ...]
+    side_info: SideInfoConfig
+    device: Literal["auto", "cpu", "cuda"] | str
+    threads: int | Literal["auto"]
+    eval_precision: Literal["float32", "bfloat16"]
+
+    def torch_threads(self, num_params: int) -> int:
+        """Intra-op threads: ``auto`` is 1 for models under a million parameters, whose tiny ops gain nothing
+        from more threads and thrash when several jobs share the cores; larger models get every core."""
+        if self.threads == "auto":
+            return 1 if num_params < 1_000_000 else (os.cpu_count() or 1)
+        if self.threads < 1:
+            raise OptionError(f"threads must be a positive integer or auto, got {self.threads}")
+        return self.threads
+
+    def torch_device(self) -> torch.device:
+        """``auto``: CUDA when available, else the CPU; ``cuda`` without a GPU is an error naming the key."""
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            device = torch.device(self.device)
+        except RuntimeError as exc:
+            raise OptionError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}") from exc
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise OptionError(f"device={self.device!r} but torch sees no CUDA device (torch {torch.__version__}); "
+                              f"use device=cpu or auto")
+        return device
+
+    @property
+    def show_progress(self) -> bool:
+        """Progress bars: on when asked, or (``auto``) when stderr is a terminal."""
+        return sys.stderr.isatty() if self.progress == "auto" else bool(self.progress)
+
+
+def value_list(spec: Any, name: str) -> list[float]:
+    """Expand ``{start, stop, step}`` (inclusive) or a list/number into a non-empty list of finite floats.
+
+    Input
+    -----
+    spec : mapping with start, stop, step; a sequence of numbers; or a number
+    name : str, the config key (for error messages)
+
+    Output
+    ------
+    : list of float
+
+    Example
+    -------
+    >>> value_list({"start": -10, "stop": 0, "step": 5}, "experiment.snr_db")
+    [-10.0, -5.0, 0.0]
+    """
+    if isinstance(spec, Mapping):
+        try:
+            start, stop, step = (float(spec[k]) for k in ("start", "stop", "step"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise OptionError(f"{name} range needs numbers start, stop and step, got {dict(spec)}") from exc
+        if not step > 0 or stop < start:
+            raise OptionError(f"{name} range needs step > 0 and stop >= start, got {dict(spec)}")
+        n = int(math.floor((stop - start) / step + 1e-9)) + 1
+        return [round(start + i * step, 10) for i in range(n)]
+    items = list(spec) if isinstance(spec, Sequence) and not isinstance(spec, str) else [spec]
+    values = []
+    for v in items:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise OptionError(f"{name} must be finite numbers, got {v!r}")
+        values.append(float(v))
+    if not values:
+        raise OptionError(f"{name} is empty")
+    return values

@@ -1,0 +1,97 @@
+"""What the receiver must be told besides the payload, in bits: every side-information formula, written once.
+
+* an analog stream: its power-normalization scale, the coded mask of the weights left out, and one copy count per
+  layer when weights are sent more than once (:func:`analog_side_info`);
+* a digital payload: a quantization header per layer (offset and step), the bit width and the coded mask
+  (:func:`payload_side_info`).
+
+Masks are priced by a :class:`MaskPricing` (a pruner: unstructured masks cost about ``n H(p)`` bits, structured
+ones a bit per unit; :mod:`airnet.side_info.mask_code`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Protocol
+
+import torch
+from torch import nn
+
+from airnet.delivery.plan import TransmissionPlan, layer_copies
+
+SCALE_BITS = 32    # the power-normalization scale of an analog stream, as float32
+FACTOR_BITS = 5    # copies of one layer's weights (1..31)
+FLOAT_BITS = 32    # a quantization header value (per-layer offset or step) as float32
+WIDTH_BITS = 5     # a digital payload's bit width b (1..24)
+
+
+class MaskPricing(Protocol):
+    """How a mask is priced as side information (what every pruner provides)."""
+
+    @property
+    def min_keep(self) -> int:
+        """The fewest weights a mask can keep."""
+
+    def mask_bits(self, mask: torch.Tensor) -> int:
+        """Exact code length of ``mask`` [n] bool."""
+
+    def expected_mask_bits(self, keep: int) -> int:
+        """Code length to budget for a mask of ``keep`` weights before it exists."""
+
+
+@dataclass(frozen=True)
+class SideInfo:
+    """Named side-information parts in bits, e.g. ``{"scale": 32, "mask": 1810}``."""
+
+    parts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def bits(self) -> int:
+        return int(sum(self.parts.values()))
+
+    def describe(self) -> str:
+        return "+".join(f"{k}:{v}" for k, v in self.parts.items() if v) or "none"
+
+
+def quantization_header_bits(num_layers: int) -> int:
+    """Offset and step of every layer's uniform quantizer, as float32."""
+    return 2 * FLOAT_BITS * int(num_layers)
+
+
+def factor_bits(num_layers: int) -> int:
+    """One copy count per layer that is sent."""
+    return FACTOR_BITS * int(num_layers)
+
+
+def analog_side_info(model: nn.Module, plan: TransmissionPlan, pricing: MaskPricing,
+                     extra: Mapping[str, int] | None = None) -> SideInfo:
+    """Power scale, coded mask (if any weight is left out), per-layer copy counts (if any differs from 1) and
+    ``extra`` parts (e.g. a spectrum level) of an analog delivery by ``plan``.
+
+    Raises ValueError when copies vary inside a layer: the side information codes one count per layer.
+    """
+    parts = {"scale": SCALE_BITS}
+    mask = plan.mask
+    if not bool(mask.all()):
+        parts["mask"] = pricing.mask_bits(mask)
+    if not plan.single_copy:
+        fewest, most = layer_copies(model, plan)
+        varying = torch.nonzero(fewest != most).flatten()
+        if varying.numel():
+            raise ValueError(f"copies vary inside layer {int(varying[0])}; the side information codes one count "
+                             f"per layer")
+        parts["factors"] = factor_bits(int((most > 0).sum()))
+    return SideInfo({**parts, **(extra or {})})
+
+
+def payload_side_info(pricing: MaskPricing, mask: torch.Tensor, num_layers: int) -> SideInfo:
+    """A digital payload's header (offset, step per layer), bit width, and coded mask (if any weight is left out)."""
+    parts = {"header": quantization_header_bits(num_layers), "width": WIDTH_BITS}
+    if not bool(mask.all()):
+        parts["mask"] = pricing.mask_bits(mask)
+    return SideInfo(parts)
+
+
+def expected_payload_side_bits(pricing: MaskPricing, keep: int, num_params: int, num_layers: int) -> int:
+    """:func:`payload_side_info`'s bits budgeted before the mask exists (the mask at its expected length)."""
+    mask = pricing.expected_mask_bits(keep) if keep < num_params else 0
+    return quantization_header_bits(num_layers) + WIDTH_BITS + mask

@@ -1,0 +1,105 @@
+"""Sizing a delivery to its budget: the payload and the side information it needs share the same channel uses.
+
+* :func:`weights_that_fit`: the most weights an analog plan can send (``factor`` copies each) beside the side
+  information they will need, with the mask at its expected length (for training a network to that size);
+* :func:`fit_plan`: the largest real plan whose channel uses plus its side information's fit (the mask at its exact
+  length);
+* :func:`codes_that_fit`: the most ``b``-bit weight codes a digital payload of ``bits_available`` holds beside its
+  header and mask.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from airnet.delivery.plan import TransmissionPlan
+from airnet.side_info.bits import (SCALE_BITS, MaskPricing, SideInfo, expected_payload_side_bits, factor_bits)
+from airnet.side_info.protection import SideLink
+from airnet.side_info.search import largest_fitting
+from airnet.side_info.transports import Transport
+
+
+class NothingFits(ValueError):
+    """Not one weight fits the budget beside the side information it needs."""
+
+
+@dataclass
+class Fit:
+    """A plan and its side information that together fit the budget; ``channel_uses`` counts the channel's
+    pilots too; ``info`` holds the plan's CSV columns."""
+
+    plan: TransmissionPlan
+    info: dict[str, Any]
+    side: SideInfo
+    transport: Transport
+    channel_uses: int
+
+
+def weights_that_fit(budget: int, num_params: int, num_layers: int, factor: int, pricing: MaskPricing,
+                     side_link: SideLink, side_snr_db: float, extra_bits: int = 0, who: str = "delivery") -> int:
+    """Most weights that fit ``budget`` channel uses, ``factor`` copies each, beside the side information they will
+    need protected for ``side_snr_db``: scale, the mask at its expected length, per-layer factors, ``extra_bits``.
+
+    :func:`fit_plan` corrects with the real mask. Raises :class:`NothingFits` (naming ``who``) if not one weight
+    fits.
+    """
+    def fits(keep: int) -> bool:
+        if keep < pricing.min_keep:
+            return False
+        bits = SCALE_BITS + extra_bits + (pricing.expected_mask_bits(keep) if keep < num_params else 0)
+        bits += factor_bits(num_layers) if factor > 1 else 0
+        transport = side_link.transport(bits, side_snr_db)
+        if transport is None:
+            return False
+        symbols = -(-keep * factor // 2) + transport.channel_uses
+        return side_link.channel.uses_for(symbols) <= budget
+
+    keep = largest_fitting(min(num_params, 2 * budget // factor), fits)
+    if keep < 1:
+        raise NothingFits(f"{who}: a budget of {budget} channel uses leaves no weight at expansion factor {factor} "
+                          f"beside its side information protected for {side_snr_db} dB")
+    return keep
+
+
+def fit_plan(plan_for: Callable[[int], tuple[TransmissionPlan, dict[str, Any]] | None],
+             side_for: Callable[[TransmissionPlan], SideInfo], side_link: SideLink, side_snr_db: float,
+             budget: int) -> Fit | None:
+    """The largest plan ``plan_for(reals)`` (a plan of at most ``reals`` reals and CSV columns, or None) whose channel
+    uses plus those of its side information ``side_for(plan)``, protected for ``side_snr_db``, fit ``budget``.
+
+    None when no plan fits.
+    """
+    found: dict[int, Fit | None] = {}
+
+    def attempt(reals: int) -> Fit | None:
+        if reals not in found:
+            planned = plan_for(reals)
+            fit = None
+            if planned is not None:
+                side = side_for(planned[0])
+                transport = side_link.transport(side.bits, side_snr_db)
+                if transport is not None:
+                    uses = side_link.channel.uses_for(planned[0].channel_uses + transport.channel_uses)
+                    fit = Fit(planned[0], planned[1], side, transport, uses)
+            found[reals] = fit
+        return found[reals]
+
+    def fits(reals: int) -> bool:
+        fit = attempt(reals)
+        return fit is not None and fit.channel_uses <= budget
+
+    best = largest_fitting(2 * budget, fits)
+    return attempt(best) if best else None
+
+
+def codes_that_fit(bits_available: int, bits: int, num_params: int, num_layers: int, pricing: MaskPricing,
+                   side_counted: bool) -> int:
+    """Most weights whose ``bits``-bit codes fit ``bits_available`` beside their estimated side information
+    (header, width, mask; none when side information is free)."""
+    def fits(keep: int) -> bool:
+        if keep < pricing.min_keep:
+            return False
+        side = expected_payload_side_bits(pricing, keep, num_params, num_layers) if side_counted else 0
+        return keep * bits + side <= bits_available
+
+    return largest_fitting(min(num_params, bits_available // bits), fits)
