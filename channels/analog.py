@@ -93,12 +93,11 @@ def _rows(x: torch.Tensor, check: bool) -> torch.Tensor:
 def _send(x: torch.Tensor, channel: Channel, snr_db, generator):
     """Normalize, pair and send reals [B, m]: (channel output, scale [B, 1], silent rows [B, 1])."""
     a = power_scale(x, channel.signal_power)
-    silent = a == 0                                     # all-zero rows: nothing to send, received as zeros
-    if bool(silent.any()):
-        a = torch.where(silent, torch.ones_like(a), a)
-    else:
-        silent = None
-    return channel.apply(pair_reals(x * a), snr_db, generator), a, silent
+    zero = a == 0                                       # all-zero rows: nothing to send, received as zeros
+    silent: torch.Tensor | None = None
+    if bool(zero.any()):
+        a, silent = torch.where(zero, torch.ones_like(a), a), zero
+    return channel.observe(pair_reals(x * a), snr_db, generator), a, silent
 
 
 def _received(z: torch.Tensor, a: torch.Tensor, silent: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:

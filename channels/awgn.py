@@ -24,7 +24,8 @@ class AWGNChannel(Channel):
         if csi == "estimated":
             raise ValueError("csi='estimated' needs a fading channel: the AWGN gain is 1 and known")
 
-    def gains(self, shape, generator, dtype, device) -> None:
+    def gains(self, shape: torch.Size, generator: torch.Generator | None, dtype: torch.dtype,
+              device: torch.device) -> None:
         """A known unit gain: None (the receiver skips multiplying and dividing by 1)."""
         return None
 

@@ -42,6 +42,7 @@ class ChannelOutput:
 
     def _blocks(self, t: torch.Tensor) -> torch.Tensor:
         """A [B, n] tensor as [B, n_blocks, block_length] (zero-padded)."""
+        assert self.h is not None and self.block_length is not None     # block fading keeps one gain per block
         b, n = t.shape
         nb = self.h.shape[1]
         pad = nb * self.block_length - n
@@ -130,7 +131,7 @@ class Channel(nn.Module):
         self.equalizer = equalizer
 
     def gains(self, shape: torch.Size, generator: torch.Generator | None, dtype: torch.dtype,
-              device: torch.device) -> torch.Tensor:
+              device: torch.device) -> torch.Tensor | None:
         """Channel gains for symbols of ``shape``.
 
         Input
@@ -142,7 +143,8 @@ class Channel(nn.Module):
 
         Output
         ------
-        h : broadcastable to [B, n], complex ``dtype``
+        h : broadcastable to [B, n], complex ``dtype``; or None for a known unit gain (the receiver skips
+            multiplying and dividing by 1)
         """
         raise NotImplementedError(f"{type(self).__name__} does not define gains()")
 
@@ -198,7 +200,7 @@ class Channel(nn.Module):
         raise NotImplementedError(f"{type(self).__name__} defines no dispersion(); the normal approximation "
                                   f"needs it (use capacity_model=shannon)")
 
-    def apply(self, x: torch.Tensor, snr_db: float | torch.Tensor,
+    def observe(self, x: torch.Tensor, snr_db: float | torch.Tensor,
               generator: torch.Generator | None = None) -> ChannelOutput:
         """Send symbols and return the raw observation, for receivers that combine several observations.
 
@@ -272,7 +274,7 @@ class Channel(nn.Module):
 
     def forward(self, x: torch.Tensor, snr_db: float | torch.Tensor,
                 generator: torch.Generator | None = None) -> torch.Tensor:
-        y = self.equalize(self.apply(x, snr_db, generator))
+        y = self.equalize(self.observe(x, snr_db, generator))
         return y.reshape(x.shape)
 
     def extra_repr(self) -> str:

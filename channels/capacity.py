@@ -4,6 +4,8 @@ SciPy is imported only inside the functions that need it, so ``import channels``
 """
 from __future__ import annotations
 
+from typing import Any
+
 import math
 
 from channels.checks import check_snr_db
@@ -59,7 +61,7 @@ def awgn_dispersion(snr: float) -> float:
     return (1.0 - 1.0 / (1.0 + snr) ** 2) * LOG2E ** 2
 
 
-def fading_dispersion(snr: float, block_length: int, gains2: "np.ndarray") -> float:
+def fading_dispersion(snr: float, block_length: int, gains2: Any) -> float:
     """Dispersion of coherent block fading with receiver CSI (Yang, Durisi, Koch, Polyanskiy, 2014/2015):
     ``E[V_awgn(snr |h|^2)] + block_length * Var[log2(1 + snr |h|^2)]``, from samples ``gains2`` of ``|h|^2``."""
     import numpy as np

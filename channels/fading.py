@@ -81,7 +81,7 @@ class RayleighChannel(Channel):
         full, rest = divmod(int(uses), self.block_length)
         return full * self.data_per_block + max(0, rest - 1)
 
-    def apply(self, x: torch.Tensor, snr_db: float | torch.Tensor,
+    def observe(self, x: torch.Tensor, snr_db: float | torch.Tensor,
               generator: torch.Generator | None = None) -> ChannelOutput:
         check_symbols(x)
         if x.dim() == 1:

@@ -32,6 +32,8 @@ class ChannelLayer(nn.Module):
         The received samples; gradients flow through as through the channel's linear receiver.
     """
 
+    snr_db: torch.Tensor          # a float64 buffer
+
     def __init__(self, channel: Channel, snr_db: float, generator: torch.Generator | None = None) -> None:
         super().__init__()
         self.channel = channel

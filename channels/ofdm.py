@@ -156,7 +156,7 @@ class OFDMChannel(Channel):
         h = self.frequency_response(b, slots, generator, device)
         return h[:, self._data_symbol_mask(slots)].reshape(b, -1)[:, :n].to(dtype)
 
-    def apply(self, x: torch.Tensor, snr_db: float | torch.Tensor,
+    def observe(self, x: torch.Tensor, snr_db: float | torch.Tensor,
               generator: torch.Generator | None = None) -> ChannelOutput:
         check_symbols(x)
         if x.dim() == 1:

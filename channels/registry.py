@@ -7,12 +7,20 @@ A new channel registers itself where it is defined::
 """
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar, overload
 
 from channels.base import Channel
 
 _REGISTRY: dict[str, Callable[..., Channel]] = {}
 F = TypeVar("F", bound=Callable[..., Channel])
+
+
+@overload
+def register_channel(name: str) -> Callable[[F], F]: ...
+
+
+@overload
+def register_channel(name: str, factory: F) -> F: ...
 
 
 def register_channel(name: str, factory: F | None = None) -> F | Callable[[F], F]:

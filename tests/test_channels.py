@@ -83,7 +83,7 @@ def test_mmse_beats_zf_on_rayleigh_at_low_snr():
 
 def test_no_csi_returns_raw_observation(gen):
     x = unit_symbols(2, 1000, gen)
-    out = C.RayleighChannel(csi="none").apply(x, 100.0, gen)
+    out = C.RayleighChannel(csi="none").observe(x, 100.0, gen)
     assert torch.allclose(out.zf(), out.y)
     assert torch.allclose(C.RayleighChannel(csi="none").equalize(out), out.y)
 
@@ -174,3 +174,12 @@ def test_fused_awgn_path_equals_the_generic_path_up_to_rounding(equalizer, m):
     one = ch.reals_perturbation(x[0], 7.0, torch.Generator().manual_seed(5))           # a single vector
     row = C.transmit_reals(x[:1], ch, 7.0, torch.Generator().manual_seed(5))[0]
     assert torch.allclose(x[0] + one, row, atol=1e-6, rtol=1e-5)
+
+
+def test_module_apply_reaches_channel_layers():
+    """nn.Module.apply(fn) visits a channel inside a model (Channel.observe used to shadow it as Channel.apply)."""
+    from channels import ChannelLayer, make_channel
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), ChannelLayer(make_channel("rayleigh"), 10.0))
+    seen = []
+    model.apply(lambda m: seen.append(type(m).__name__))
+    assert seen == ["Linear", "RayleighChannel", "ChannelLayer", "Sequential"]

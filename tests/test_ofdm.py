@@ -64,10 +64,10 @@ def test_seeded_runs_are_bit_identical_and_leave_sionnas_global_stream_alone():
     for name in ("tdl", "cdl"):
         ch = C.make_channel(name, model="B", speed=10.0, csi="estimated")
         state = sp.config.torch_rng("cpu").get_state().clone()
-        a = ch.apply(x, 5.0, torch.Generator().manual_seed(7))
+        a = ch.observe(x, 5.0, torch.Generator().manual_seed(7))
         torch.rand(5)                                                    # other randomness in between
-        b = ch.apply(x, 5.0, torch.Generator().manual_seed(7))
-        c = ch.apply(x, 5.0, torch.Generator().manual_seed(8))
+        b = ch.observe(x, 5.0, torch.Generator().manual_seed(7))
+        c = ch.observe(x, 5.0, torch.Generator().manual_seed(8))
         assert torch.equal(a.y, b.y) and torch.equal(a.h, b.h) and not torch.equal(a.y, c.y), name
         assert torch.equal(state, sp.config.torch_rng("cpu").get_state()), name
 
@@ -85,7 +85,7 @@ def test_pilots_are_counted_in_channel_uses(tdl):
 def test_flat_estimated_csi_error_and_effective_noise():
     ch = C.make_channel("rayleigh", block_length=4, csi="estimated", equalizer="zf")
     x = C.complex_normal((16, 30_000), torch.Generator().manual_seed(0))
-    out = ch.apply(x, 10.0, torch.Generator().manual_seed(1))
+    out = ch.observe(x, 10.0, torch.Generator().manual_seed(1))
     h = C.make_channel("rayleigh", block_length=4)                       # same stream: pilot gains first
     err = out.y / out.h - x
     # ZF with an estimate: the error is (n - e x)/h_est; its variance per |h_est|^2 is the effective noise 2 N0

@@ -109,7 +109,7 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
         item = args[0] if args else Any
         out = [_coerce(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
         return out if origin is list else tuple(out)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return build_options(tp, value, where)
     if tp is bool:
         if not isinstance(value, bool):

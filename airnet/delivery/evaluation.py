@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import nn
@@ -92,8 +93,14 @@ def accuracy_of_vectors(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y
     def predict(v: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
         return call_with_vector(model, v, xb, layout).argmax(dim=-1)
 
-    batched = ((lambda v, xb: model.forward_grouped(layout.unflatten(v), xb).argmax(dim=-1)) if chosen == "grouped"
-               else vmap(predict, in_dims=(0, None)))
+    batched: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    if chosen == "grouped":
+        grouped = getattr(model, "forward_grouped")          # checked above
+
+        def batched(v: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
+            return grouped(layout.unflatten(v), xb).argmax(dim=-1)
+    else:
+        batched = vmap(predict, in_dims=(0, None))
     for k in range(0, vecs.shape[0], realization_chunk):
         vk = vecs[k:k + realization_chunk]
         for i in range(0, x.shape[0], batch_size):
@@ -106,12 +113,12 @@ def _accuracy_by_copy(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y: 
                       precision: str, layout: ParamLayout) -> torch.Tensor:
     """Copy each vector into one working copy of the model and run plain forward passes (no functional_call)."""
     work = copy.deepcopy(model)
-    params = list(work.parameters())
+    params: list[torch.Tensor] = list(work.parameters())
     if precision == "bfloat16":
         work = work.to(torch.bfloat16)
         x = x.to(torch.bfloat16)
         if x.dim() == 4:
-            work = work.to(memory_format=torch.channels_last)
+            work = work.to(memory_format=torch.channels_last)   # type: ignore[call-overload]  # torch's stub lacks it
             x = x.contiguous(memory_format=torch.channels_last)
         params = list(work.parameters())
     preds = torch.empty(vecs.shape[0], x.shape[0], dtype=torch.long, device=vecs.device)

@@ -7,6 +7,7 @@ whose side information is erased gets no model.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -16,7 +17,7 @@ from airnet.delivery.evaluation import accuracy_of_vectors
 from airnet.digital.quantization import Quantized, quantize
 from airnet.side_info.bits import SideInfo, payload_side_info
 from airnet.side_info.sizing import codes_that_fit
-from airnet.training.pruning import Pruner
+from airnet.training.pruning import Pruner, Structure
 from airnet.zoo.params import ParamLayout, model_vector
 
 
@@ -28,7 +29,7 @@ class Payload:
     mask: torch.Tensor
     quantized: Quantized
     side: SideInfo
-    structure: str = "unstructured"
+    structure: Structure = "unstructured"
 
     @property
     def bits(self) -> int:
@@ -70,7 +71,7 @@ class Payload:
 
 
 def build_payload(model: nn.Module, mask: torch.Tensor, bits: int, pruner: Pruner, bits_available: int,
-                  side_counted: bool, structure: str = "unstructured") -> Payload | None:
+                  side_counted: bool, structure: Structure = "unstructured") -> Payload | None:
     """Quantize ``model``'s weights in ``mask`` to ``bits`` bits; drop the weakest weights until the stream fits
     ``bits_available`` (None if nothing does)."""
     layout = ParamLayout.of(model)
@@ -91,7 +92,7 @@ def build_payload(model: nn.Module, mask: torch.Tensor, bits: int, pruner: Prune
 
 
 def rank_payloads(model: nn.Module, bits_available: int, bit_options: tuple[int, ...],
-                  pruners: dict[str, Pruner], x_val: torch.Tensor, y_val: torch.Tensor,
+                  pruners: Mapping[Structure, Pruner], x_val: torch.Tensor, y_val: torch.Tensor,
                   side_counted: bool) -> list[tuple[float, Payload]]:
     """Payloads over pruning structures (``pruners`` by name) and bit widths, each with as many weights (strongest
     first, as the pruner selects) as fit, with their error-free validation accuracy; best first."""

@@ -66,7 +66,8 @@ def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, 
     with plt.rc_context({"font.size": font, "axes.titlesize": font + 1, "legend.fontsize": font - 1}):
         fig, axes = plt.subplots(1, len(panels), figsize=(total_width, height), squeeze=False, sharey=True,
                                  layout="constrained")
-        estimators, tests = set(), set()
+        estimators: set[str] = set()
+        tests: set[int] = set()
         for ax, pv in zip(axes[0], panels):
             sub = [r for r in rows if panel is None or float(r[panel]) == pv]
             for curve in curves:
@@ -86,7 +87,7 @@ def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, 
                 ax.axhline(chance, color="grey", ls=":", lw=1, label="chance")
             ax.set_xlabel(xlabel or x)
             ax.grid(alpha=0.3)
-            if pv is not None:
+            if panel is not None and pv is not None:
                 ax.set_title(panel_title(panel, pv))
         axes[0][0].set_ylabel("test accuracy")
         axes[0][0].set_ylim(0, 1.02)
@@ -108,7 +109,11 @@ def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, 
             fig.supxlabel(caption, fontsize=font - 2, color="0.3")
         if title:
             fig.suptitle(title)
-        paths = [atomic_write(Path(f"{out_stem}.{ext}"), lambda p, e=ext: fig.savefig(p, format=e, dpi=200))
-                 for ext in ("png", "pdf")]
+        paths = []
+        for ext in ("png", "pdf"):
+            def save(p: Path, ext: str = ext) -> None:
+                fig.savefig(p, format=ext, dpi=200)
+
+            paths.append(atomic_write(Path(f"{out_stem}.{ext}"), save))
     plt.close(fig)
     return paths

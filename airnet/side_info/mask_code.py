@@ -63,15 +63,15 @@ def encode_mask(mask: torch.Tensor, segments: Sequence[int]) -> np.ndarray:
 
 def decode_mask(bits: np.ndarray, segments: Sequence[int]) -> torch.Tensor:
     """Inverse of :func:`encode_mask`: bits (uint8 0/1) -> mask [sum(segments)] bool."""
-    bits = [int(b) for b in np.asarray(bits).tolist()]
+    stream = [int(b) for b in np.asarray(bits).tolist()]
     i = 0
     parts = []
 
     def take(k: int) -> list[int]:
         nonlocal i
-        if i + k > len(bits):
-            raise ValueError(f"mask code ends early: needs {i + k} bits, has {len(bits)}")
-        v = bits[i:i + k]
+        if i + k > len(stream):
+            raise ValueError(f"mask code ends early: needs {i + k} bits, has {len(stream)}")
+        v = stream[i:i + k]
         i += k
         return v
 
@@ -94,8 +94,8 @@ def decode_mask(bits: np.ndarray, segments: Sequence[int]) -> torch.Tensor:
             seg = np.zeros(n, dtype=bool)
             seg[pos] = True
             parts.append(seg if sparse else ~seg)
-    if i != len(bits):
-        raise ValueError(f"mask code has {len(bits) - i} trailing bits")
+    if i != len(stream):
+        raise ValueError(f"mask code has {len(stream) - i} trailing bits")
     return torch.from_numpy(np.concatenate(parts) if parts else np.zeros(0, dtype=bool))
 
 
@@ -153,11 +153,8 @@ def _segment_plan(seg: np.ndarray) -> tuple[int, str, int]:
     sparse = c * 2 <= n
     pos = np.flatnonzero(seg if sparse else ~seg)
     gaps = np.diff(np.concatenate([[-1], pos])) - 1
-    best_m, best_len = 1, None
-    for m in _candidate_m(gaps):
-        length = _golomb_lengths(gaps, m) + len(_elias_gamma(m))
-        if best_len is None or length < best_len:
-            best_m, best_len = m, length
+    best_m, best_len = min(((m, _golomb_lengths(gaps, m) + len(_elias_gamma(m))) for m in _candidate_m(gaps)),
+                           key=lambda ml: ml[1])            # the first of equal lengths, as a strict < scan
     golomb = _MODE_BITS + 1 + _count_bits(n) + best_len
     raw = _MODE_BITS + n
     return (raw, "raw", 0) if raw <= golomb else (golomb, "golomb", best_m)

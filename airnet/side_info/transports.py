@@ -302,7 +302,7 @@ class _Codec:
         p = channel.signal_power
         x = self.mapper(cw).reshape(r_, -1) * math.sqrt(p)                         # [R, C*n/m], energy P
         reps = mcs.repetitions
-        out = channel.apply(x.repeat(1, reps), snr_db, generator)                  # copies far apart: diversity
+        out = channel.observe(x.repeat(1, reps), snr_db, generator)                  # copies far apart: diversity
         llr = self.demapper((out.zf() / math.sqrt(p)).to(torch.complex64),
                             (out.zf_noise_var() / p).float())                       # [R, reps * C * n]
         llr = llr.reshape(r_, reps, c * self.n).sum(1).reshape(r_ * c, self.n)

@@ -93,5 +93,9 @@ class JsonMemo:
             except (OSError, ValueError):
                 pass    # unreadable: recompute and overwrite
         value = compute()
-        atomic_write(path, lambda p: p.write_text(json.dumps(value)))
+
+        def write(p: Path) -> None:
+            p.write_text(json.dumps(value))
+
+        atomic_write(path, write)
         return value

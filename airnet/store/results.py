@@ -11,7 +11,7 @@ import csv
 import logging
 import math
 from pathlib import Path
-from typing import Any, Iterable
+from typing import AbstractSet, Any, Iterable
 
 from filelock import FileLock
 
@@ -60,7 +60,7 @@ class ResultTable:
             self._merge(self._read(), keep_mine=set(self._index))
             self._write()
 
-    def _merge(self, rows: list[dict[str, Any]], keep_mine: set[tuple[str, ...]] = frozenset()) -> None:
+    def _merge(self, rows: list[dict[str, Any]], keep_mine: AbstractSet[tuple[str, ...]] = frozenset()) -> None:
         for r in rows:
             k = self._key(r)
             if k in keep_mine:
@@ -77,10 +77,14 @@ class ResultTable:
             return []
         with open(self.path, newline="") as f:
             reader = csv.DictReader(f)
-            rows, bad = [], []
+            rows: list[dict[str, Any]] = []
+            bad: list[tuple[int, str]] = []
             for line, r in enumerate(reader, start=2):
                 problem = self._problem(r)
-                (bad if problem else rows).append((line, problem) if problem else dict(r))
+                if problem:
+                    bad.append((line, problem))
+                else:
+                    rows.append(dict(r))
         for line, problem in bad:
             log.warning("%s line %d: %s; dropping the row (its point will be recomputed)", self.path, line, problem)
         return rows

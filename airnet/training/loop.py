@@ -105,6 +105,8 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"x has {x.shape[0]} samples but y has {y.shape[0]}")
     check_model_data(model, x)
+    if mask_update is not None and mask is None:
+        raise ValueError("mask_update needs the hard mask it updates: pass mask")
     layout = ParamLayout.of(model)
     maskf = None
     if mask is not None:
@@ -127,7 +129,7 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, settings.epochs))
     if distill is not None:
         distill.teacher.eval()
-    history = []
+    history: list[float] = []
     epochs = tqdm(range(settings.epochs), desc=desc, leave=False, disable=desc is None)
     for _ in epochs:
         model.train()
@@ -140,7 +142,6 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
             if distill is not None:
                 with torch.no_grad():
                     t_logits = distill.teacher(xb)
-            loss = 0.0
             step_views = draw_views() if views is not None else [View(mask, weight_noise)]
             direct = _runs_directly(step_views)
             noise = step_views[0].noise if direct else None
@@ -149,23 +150,26 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
                 flat.perturb(noise)
             try:
                 w = None if direct else flat_params(model)
-                first = None
+                first: torch.Tensor | None = None
+                loss: torch.Tensor | None = None
                 for view in step_views:
-                    logits = model(xb) if direct else call_with_vector(model, _view_weights(w, view), xb, layout)
+                    logits = model(xb) if w is None else call_with_vector(model, _view_weights(w, view), xb, layout)
                     soft = first.detach() if view.teacher == "first" and first is not None else t_logits
                     first = logits if first is None else first
-                    loss = loss + (F.cross_entropy(logits, yb) if soft is None else
-                                   distillation_loss(logits, soft, yb, distill.temperature if distill else 1.0,
-                                                     distill.alpha if distill else 0.5))
+                    term = (F.cross_entropy(logits, yb) if soft is None else
+                            distillation_loss(logits, soft, yb, distill.temperature if distill else 1.0,
+                                              distill.alpha if distill else 0.5))
+                    loss = term if loss is None else loss + term
+                assert loss is not None                     # at least one view (checked above)
                 loss = loss / len(step_views)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
             finally:
-                if noise is not None:                   # the exact weights back before the optimizer step
+                if flat is not None and noise is not None:   # the exact weights back before the optimizer step
                     flat.restore()
             opt.step()
             step += 1
-            if mask_update is not None:
+            if mask_update is not None and mask is not None:
                 new = mask_update(step, model, mask, xb, yb)
                 if new is not None:
                     mask, maskf = new, new.to(torch.float32)
@@ -198,7 +202,7 @@ class _FlatParams:
     """The parameters as views of one flat buffer, so a straight-through perturbation is added to all of them, and
     undone exactly, with one tensor op each (the per-step cost of noise injection on small models)."""
 
-    def __init__(self, params: list[torch.Tensor]) -> None:
+    def __init__(self, params: Sequence[torch.Tensor]) -> None:
         self.params = params
         with torch.no_grad():
             self.flat = torch.cat([p.detach().reshape(-1) for p in params])
@@ -206,13 +210,14 @@ class _FlatParams:
                 p.data = v.view_as(p)
         self.saved: torch.Tensor | None = None
 
-    def perturb(self, noise) -> None:
+    def perturb(self, noise: Any) -> None:
         """Weights := weights + ``noise.perturbation(weights)``, keeping the exact old values."""
         with torch.no_grad():
             self.saved = self.flat.clone()
             self.flat.add_(noise.perturbation(self.saved))
 
     def restore(self) -> None:
+        assert self.saved is not None, "restore() before perturb()"
         with torch.no_grad():
             self.flat.copy_(self.saved)
 

@@ -40,6 +40,7 @@ class ChannelNoise:
     def draw_snr(self) -> float:
         """SNR used for the next perturbation (dB)."""
         if self.snr_range is None:
+            assert not isinstance(self.snr_db, (list, tuple))
             return float(self.snr_db)
         lo, hi = self.snr_range
         u = torch.rand((), generator=self.generator).item()

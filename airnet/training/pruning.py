@@ -16,6 +16,9 @@ from airnet.side_info.mask_code import code_length, expected_code_length
 from airnet.zoo.params import load_vector, model_vector
 
 
+Structure = Literal["unstructured", "structured"]
+
+
 class Pruner(Protocol):
     """Mask selection and its cost as side information."""
 
@@ -135,7 +138,7 @@ class PruneOptions:
     lr: float
     temperature: float
     alpha: float
-    structure: Literal["unstructured", "structured"]
+    structure: Structure
     method: Literal["iterative_magnitude", "rigl"]
     rigl_interval: int
     rigl_alpha: float

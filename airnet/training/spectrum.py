@@ -94,7 +94,7 @@ class Spectrum:
             raise ValueError("a spectrum needs a magnitude ranking or ordered widths")
         self.levels = sorted(levels, key=lambda l: l.snr_db)
         self.ranking, self.budget_reals, self.widths = ranking, int(budget_reals), widths
-        self.n = widths.groups.owners.shape[0] if widths is not None else ranking.numel()
+        self.n = widths.groups.owners.shape[0] if widths is not None else _given(ranking).numel()
         self.keeps = dict(keeps or {})
         # a level whose network cannot fit (keeps[level] == 0) is off: its receivers get no model
         self.active = [lv for lv in self.levels if self.keep(lv) >= 1]
@@ -118,7 +118,7 @@ class Spectrum:
         """The nested network of at most ``weights`` weights: [n] bool."""
         if self.widths is not None:
             return self.widths.mask(self.widths.width_for(weights))
-        return nested_mask(self.ranking, weights)
+        return nested_mask(_given(self.ranking), weights)
 
     def plan(self, level: SpectrumLevel, max_keep: int | None = None) -> TransmissionPlan:
         """The level's nested network (at most :meth:`keep`, and ``max_keep``, weights), each weight sent
@@ -138,16 +138,19 @@ class Spectrum:
         and ``random_widths`` widths drawn between them, each under the noise of the nearest level; with
         ``inplace`` the widest view's outputs teach the others (in-place distillation)."""
         top, bottom = self.active[-1], self.active[0]
-        w_top = self.widths.width_for(self.keep(top))
-        w_bottom = self.widths.width_for(self.keep(bottom))
+        ordered = self.widths
+        if ordered is None:
+            raise ValueError("the sandwich rule samples ordered widths: this spectrum nests by magnitude")
+        w_top = ordered.width_for(self.keep(top))
+        w_bottom = ordered.width_for(self.keep(bottom))
         widths = [(w_top, top), (w_bottom, bottom)]
         for _ in range(random_widths):
             w = w_bottom + (w_top - w_bottom) * float(torch.rand((), generator=generator, device=generator.device))
-            nearest = min(self.active, key=lambda lv: abs(self.widths.width_for(self.keep(lv)) - w))
+            nearest = min(self.active, key=lambda lv: abs(ordered.width_for(self.keep(lv)) - w))
             widths.append((w, nearest))
         views = []
         for i, (w, lv) in enumerate(widths):
-            plan = uniform_expansion_plan(self.widths.mask(w), lv.factor)
+            plan = uniform_expansion_plan(ordered.mask(w), lv.factor)
             views.append(View(plan.mask, ChannelNoise(channel, lv.snr_db, plan=plan, generator=generator),
                               teacher="first" if inplace and i else "model"))
         return views
@@ -187,6 +190,12 @@ class SpectrumOptions:
     nesting: Literal["magnitude", "ordered_width"]
     sandwich_random: int
     inplace_distillation: bool
+
+
+def _given(ranking: torch.Tensor | None) -> torch.Tensor:
+    """The magnitude ranking of a spectrum that nests by magnitude (the constructor checks one of the two is set)."""
+    assert ranking is not None
+    return ranking
 
 
 def spectrum_levels(options: SpectrumOptions) -> list[SpectrumLevel]:

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from airnet.side_info.mask_code import code_length
+from airnet.zoo.models import UnitSpec, has_prunable_units
 from airnet.zoo.params import ParamLayout
 
 
@@ -38,15 +39,16 @@ class UnitGroups:
 
     @classmethod
     def of(cls, model: nn.Module) -> "UnitGroups":
-        if not hasattr(model, "prunable_units"):
+        if not has_prunable_units(model):
             raise ValueError(f"{type(model).__name__} declares no prunable_units(): structured pruning needs them "
                              f"(use structure=unstructured)")
         layout = ParamLayout.of(model)
         where = {n: (o, s) for n, s, o in zip(layout.names, layout.shapes, layout.offsets)}
         owners = torch.full((layout.total, 2), -1, dtype=torch.long)
         labels, counts, unit = [], [], 0
-        for label, parts in model.prunable_units():
-            n_units = None
+        units: UnitSpec = getattr(model, "prunable_units")()
+        for label, parts in units:
+            n_units: int | None = None
             for name, dim, size in parts:
                 if name not in where:
                     raise ValueError(f"prunable unit {label!r} names {name!r}, not a parameter of the model")
@@ -62,6 +64,8 @@ class UnitGroups:
                     if (owners[sel, 1] >= 0).any():
                         raise ValueError(f"prunable unit {label!r}: {name} entries already belong to two units")
                     owners[sel, col] = unit + j
+            if n_units is None:
+                raise ValueError(f"prunable unit {label!r} lists no parameters")
             labels.append(label)
             counts.append(int(n_units))
             unit += int(n_units)
@@ -97,7 +101,7 @@ class UnitGroups:
             raise ValueError(f"a budget of {keep} weights cannot hold the {free} weights outside prunable units")
         U = self.num_units
         sq = w.detach().double().pow(2)
-        owned = [[] for _ in range(U)]
+        owned: list[list[int]] = [[] for _ in range(U)]
         for col in (0, 1):
             has = self.owners[:, col] >= 0
             idx = torch.nonzero(has).flatten()

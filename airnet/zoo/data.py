@@ -8,6 +8,7 @@ and ``data.name=my_data data.root=/path`` (with ``plugins=[mymodule]``) picks it
 """
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import importlib.util
 import pickle
@@ -40,8 +41,8 @@ class DataSplits:
         """The splits on ``device`` (self when already there)."""
         if self.x_train.device == torch.device(device):
             return self
-        t = [getattr(self, f).to(device) for f in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")]
-        return DataSplits(*t, self.num_classes, self.name)
+        return dataclasses.replace(self, **{f: getattr(self, f).to(device) for f in (
+            "x_train", "y_train", "x_val", "y_val", "x_test", "y_test")})
 
 
 def _split_val(x: np.ndarray, y: np.ndarray, val_fraction: float, rng: np.random.Generator):

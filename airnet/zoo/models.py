@@ -154,7 +154,9 @@ class SmallCNN(nn.Module):
         group = 4 if cpu else k_all
         # image blocks keep the first activation near 2 MB, as large as a plain pass's on the digits: bigger
         # buffers make the allocator return and re-fault pages (measured: up to 1.7x slower runs)
-        block = max(16, 2 ** 21 // (4 * group * self.features[0].out_channels * hh * ww)) if cpu else n
+        first = self.features[0]
+        assert isinstance(first, nn.Conv2d)
+        block = max(16, 2 ** 21 // (4 * group * first.out_channels * hh * ww)) if cpu else n
         out = []
         for s in range(0, k_all, group):
             p = {name: t[s:s + group] for name, t in params.items()}
