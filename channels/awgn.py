@@ -20,9 +20,7 @@ class AWGNChannel(Channel):
     name = "awgn"
 
     def __init__(self, signal_power: float = 1.0, csi: str = "perfect", equalizer: str = "zf") -> None:
-        super().__init__(signal_power=signal_power, csi=csi, equalizer=equalizer)
-        if csi == "estimated":
-            raise ValueError("csi='estimated' needs a fading channel: the AWGN gain is 1 and known")
+        super().__init__(signal_power=signal_power, csi=csi, equalizer=equalizer)    # the gain is 1 and known
 
     def gains(self, shape: torch.Size, generator: torch.Generator | None, dtype: torch.dtype,
               device: torch.device) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -92,7 +93,10 @@ class Channel(nn.Module):
     """A memoryless link for complex symbols with average input power ``P`` and SNR ``P/N0``.
 
     Subclasses define :meth:`gains` (the fading law) and :meth:`capacity` (bits per channel use for their CSI
-    mode); the base class adds the noise, equalizes and validates inputs.
+    mode); the base class adds the noise, equalizes and validates inputs. A subclass lists the receiver CSI modes it
+    implements in :attr:`csi_modes`: the base implements ``perfect`` (the receiver knows :meth:`gains`) and ``none``
+    (it ignores them); ``estimated`` needs the channel's own pilots and estimator, so only channels that define them
+    declare it, and asking any other channel for it is an error.
 
     Parameters
     ----------
@@ -119,12 +123,17 @@ class Channel(nn.Module):
     """
 
     name = "channel"
+    csi_modes: ClassVar[tuple[str, ...]] = ("perfect", "none")
 
     def __init__(self, signal_power: float = 1.0, csi: str = "perfect", equalizer: str = "zf") -> None:
         super().__init__()
         self.signal_power = check_positive("signal_power", signal_power)
         if csi not in CSI_MODES:
             raise ValueError(f"unknown csi mode {csi!r}; choose one of {CSI_MODES}")
+        if csi not in self.csi_modes:
+            raise ValueError(f"{type(self).__name__} implements csi {' | '.join(self.csi_modes)}, not {csi!r}"
+                             + ("" if csi != "estimated" else " (estimated CSI needs the channel's own pilots: "
+                                "declare it in csi_modes and charge them in uses_for)"))
         if equalizer not in EQUALIZERS:
             raise ValueError(f"unknown equalizer {equalizer!r}; choose one of {EQUALIZERS}")
         self.csi = csi

@@ -27,9 +27,10 @@ class RayleighChannel(Channel):
     """Rayleigh block fading with receiver CSI ``perfect``, ``estimated`` (a pilot per block) or ``none``."""
 
     name = "rayleigh"
+    csi_modes = ("perfect", "estimated", "none")
 
     def __init__(self, block_length: int = 64, signal_power: float = 1.0, csi: str = "perfect",
-                 equalizer: str = "zf") -> None:
+                 equalizer: str = "mmse") -> None:
         super().__init__(signal_power=signal_power, csi=csi, equalizer=equalizer)
         if isinstance(block_length, bool) or int(block_length) != block_length or block_length < 1:
             raise ValueError(f"block_length must be a positive integer, got {block_length!r}")
@@ -142,7 +143,7 @@ class RicianChannel(RayleighChannel):
     name = "rician"
 
     def __init__(self, k_factor: float = 3.0, block_length: int = 64, signal_power: float = 1.0,
-                 csi: str = "perfect", equalizer: str = "zf") -> None:
+                 csi: str = "perfect", equalizer: str = "mmse") -> None:
         super().__init__(block_length=block_length, signal_power=signal_power, csi=csi, equalizer=equalizer)
         self.k_factor = check_positive("k_factor", k_factor, allow_zero=True)
 

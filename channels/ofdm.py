@@ -56,13 +56,13 @@ class OFDMChannel(Channel):
         As :class:`channels.Channel`; ``csi`` is ``perfect`` or ``estimated``.
     """
 
+    csi_modes = ("perfect", "estimated")   # no-CSI OFDM would need a non-coherent receiver
+
     def __init__(self, model: str = "A", delay_spread: float = 100e-9, carrier_frequency: float = 3.5e9,
                  subcarrier_spacing: float = 30e3, num_subcarriers: int = 72, num_ofdm_symbols: int = 14,
                  pilot_symbols: tuple[int, ...] | list[int] = (2, 11), speed: float = 3.0, signal_power: float = 1.0,
                  csi: str = "perfect", equalizer: str = "mmse") -> None:
         super().__init__(signal_power=signal_power, csi=csi, equalizer=equalizer)
-        if csi == "none":
-            raise ValueError(f"{self.name}: csi='none' is not supported on OFDM (use perfect or estimated)")
         self.model = str(model).upper()
         if self.model not in "ABCDE" or len(self.model) != 1:
             raise ValueError(f"{self.name}: model must be one of A, B, C, D, E, got {model!r}")

@@ -43,12 +43,18 @@ def available_channels() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def make_channel(name: str, **kwargs: Any) -> Channel:
-    """Build the channel registered as ``name`` with keyword options (e.g. ``block_length``, ``k_factor``)."""
+def channel_factory(name: str) -> Callable[..., Channel]:
+    """The class (or factory) registered as ``name``; its signature holds the channel's option defaults."""
     key = str(name).lower()
     if key not in _REGISTRY:
         raise ValueError(f"unknown channel {name!r}; available: {', '.join(available_channels())}")
+    return _REGISTRY[key]
+
+
+def make_channel(name: str, **kwargs: Any) -> Channel:
+    """Build the channel registered as ``name`` with keyword options (e.g. ``block_length``, ``k_factor``)."""
+    factory = channel_factory(name)
     try:
-        return _REGISTRY[key](**kwargs)
+        return factory(**kwargs)
     except TypeError as exc:
         raise TypeError(f"bad options for channel {name!r}: {exc}") from exc

@@ -29,8 +29,10 @@ from airnet.side_info.protection import LinkOptions, SideInfoOptions
 from airnet.training.loop import TrainSettings
 from airnet.zoo.data import load_data
 from airnet.zoo.models import ModelSpec, has_prunable_units
+from experiments.defaults import register_library_defaults
 
 log = logging.getLogger("airnet")
+register_library_defaults()      # conf/channel and conf/model take their defaults from the signatures
 
 
 def container(node: Any) -> Any:

@@ -21,6 +21,7 @@ def digits():
 def compose(*overrides: str):
     """The sweep config with ``overrides``, as the driver would see it (no Hydra run)."""
     from hydra import compose as hydra_compose, initialize_config_dir
+    import experiments.config  # noqa: F401  (registers the library defaults conf/channel and conf/model use)
     with initialize_config_dir(config_dir=CONF, version_base="1.3"):
         return hydra_compose(config_name="sweep", overrides=list(overrides))
 

@@ -105,6 +105,7 @@ def test_in_place_noise_and_direct_clean_steps_equal_the_functional_path_bit_for
         assert torch.equal(train(noisy, fast=True), train(noisy, fast=False)), noisy
 
 
+@pytest.mark.slow
 def test_noise_injection_beats_clean_at_low_snr(digits):
     ch = make_channel("awgn")
     clean, robust = _train(digits, None), _train(digits, 5.0)

@@ -183,3 +183,21 @@ def test_module_apply_reaches_channel_layers():
     seen = []
     model.apply(lambda m: seen.append(type(m).__name__))
     assert seen == ["Linear", "RayleighChannel", "ChannelLayer", "Sequential"]
+
+
+@pytest.mark.parametrize("copies", [3, 4])
+def test_mrc_combining_on_rayleigh_matches_theory(copies):
+    """r copies on independent Rayleigh blocks, ZF per copy, MRC: the error variance is mean(w^2)/SNR / sum|h_i|^2,
+    whose mean over fades is mean(w^2)/SNR * E[1/Gamma(r, 1)] = mean(w^2)/SNR / (r - 1)."""
+    from airnet.delivery.plan import TransmissionPlan
+    from airnet.delivery.transmit import transmit_vector
+    g = torch.Generator().manual_seed(3)
+    n, snr_db = 4096, 10.0                       # 2048 symbols per copy: 32 blocks, so copies see other fades
+    w = torch.randn(n, generator=g)
+    ch = C.RayleighChannel(block_length=64, equalizer="zf")
+    plan = TransmissionPlan.from_repeats(torch.full((n,), copies))
+    rx = transmit_vector(w, ch, snr_db, 64, plan, g, combiner="mrc")          # 64 x 32 independent fade sets
+    normalized = ((rx - w) ** 2).mean().item() / (w.pow(2).mean().item() / 10 ** (snr_db / 10))
+    assert normalized == pytest.approx(1 / (copies - 1), rel=0.1)
+    single = transmit_vector(w, ch, snr_db, 64, plan, g, combiner="average")  # equal weights lose the diversity
+    assert ((single - w) ** 2).mean().item() > 1.5 * ((rx - w) ** 2).mean().item()

@@ -10,6 +10,9 @@ from airnet.store.results import ResultTable
 ROOT = Path(__file__).resolve().parents[1]
 
 
+pytestmark = pytest.mark.slow      # every test here trains models
+
+
 def test_result_table_resumes(tmp_path):
     t = ResultTable(tmp_path / "r.csv", ["scheme", "snr_db"])
     t.add({"scheme": "clean", "snr_db": 5, "acc_mean": 0.5})

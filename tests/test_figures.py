@@ -1,3 +1,4 @@
+import pytest
 """The figure set builds from a tiny config: every figure at both widths, fonts embedded, a report that shows them."""
 import re
 
@@ -7,6 +8,9 @@ TINY = ["model=mlp", "train.epochs=1", "experiment.num_realizations=2", "experim
         "scheme.pruning_kd.steps=1", "scheme.pruning_kd.finetune_epochs=1", "scheme.spectrum.epochs=1",
         "scheme.uep.draws=2", "scheme.digital_capacity.bits=[2,4]", "scheme.digital_capacity.finetune_candidates=1",
         "scheme.digital_amc.validation_draws=2", "link.k_max=2048", "progress=false"]
+
+
+pytestmark = pytest.mark.slow      # every test here trains models
 
 
 def test_figure_set_from_a_tiny_config(tmp_path):

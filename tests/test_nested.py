@@ -31,6 +31,7 @@ def tiny(digits):
                              "scheme.pruning_kd.rigl_interval=3", "side_info.snr_db=design", data=digits)
 
 
+@pytest.mark.slow
 def test_ordered_width_levels_cost_a_few_bits_of_side_information(tiny, digits):
     from airnet.delivery.evaluation import accuracy_of_vectors
     from airnet.side_info.protection import Design
@@ -52,6 +53,7 @@ def test_ordered_width_levels_cost_a_few_bits_of_side_information(tiny, digits):
     assert acc > 0.5                                                      # chance is 0.1
 
 
+@pytest.mark.slow
 def test_rigl_keeps_its_sparsity_exactly_through_training(tiny):
     from airnet.zoo.params import model_vector
     from airnet.training.rigl import RigL
@@ -77,6 +79,7 @@ def test_rigl_keeps_its_sparsity_exactly_through_training(tiny):
     assert int(mask.sum()) == keep and torch.all(model_vector(model)[~mask] == 0)
 
 
+@pytest.mark.slow
 def test_teacher_assistant_chain_runs_in_the_order_given(tiny):
     rec, opts = tiny
     built = []
@@ -107,7 +110,7 @@ def test_bad_nested_options_are_named():
     with pytest.raises(OptionError, match="assistants must be fractions in .0, 1., largest first"):
         scheme_options(compose("scheme.pruning_kd.assistants=[0.25,0.5]"), "pruning_kd")
     with pytest.raises(OptionError, match="method=rigl prunes single weights"):
-        scheme_options(compose("scheme.pruning_kd.method=rigl", "+scheme.pruning_kd_structured.method=rigl"),
+        scheme_options(compose("scheme.pruning_kd.method=rigl", "scheme.pruning_kd_structured.method=rigl"),
                        "pruning_kd_structured")
     with pytest.raises(OptionError, match="scheme.spectrum.nesting must be one of"):
         scheme_options(compose("scheme.spectrum.nesting=random"), "spectrum")

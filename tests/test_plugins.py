@@ -104,6 +104,7 @@ def _num(row):
                                                        "params_sent", "side_info_bits")}
 
 
+@pytest.mark.slow
 def test_pruning_plugin_scheme_and_channel_run_through_the_sweep_driver(tmp_path, plugin_conf):
     rows = _sweep(tmp_path, f"hydra.searchpath=[file://{plugin_conf}]", "+scheme=toy_top", "channel.name=toy_phase",
                   "+channel.phase=0.7", "model=mlp", "experiment.snr_db=[0,40]", "experiment.bandwidth_ratio=[0.5]",
@@ -121,6 +122,7 @@ def test_pruning_plugin_scheme_and_channel_run_through_the_sweep_driver(tmp_path
     assert top["acc_mean"] > 0.1 + 0.3                      # the largest weights that fit still classify at 40 dB
 
 
+@pytest.mark.slow
 def test_plugin_model_and_dataset_run_through_the_sweep_driver(tmp_path, plugin_conf):
     rows = _sweep(tmp_path, f"hydra.searchpath=[file://{plugin_conf}]", "model=toy_linear", "data=toy_blobs",
                   "experiment.snr_db=[30]", "experiment.design_snr_db=[null]", "experiment.schemes=[clean,noise_injection]",
@@ -138,6 +140,14 @@ def test_structured_options_on_a_model_without_units_fail_before_training(tmp_pa
     with pytest.raises(OptionError, match=r"scheme\.expansion_structured\.prune\.structure needs"):
         _sweep(tmp_path, *plugin, "experiment.schemes=[expansion_structured]")
     assert not (tmp_path / "cache").exists()               # nothing was trained
+
+
+def test_plugin_channel_refuses_csi_it_does_not_implement(tmp_path):
+    from channels import make_channel
+    with pytest.raises(ValueError, match=r"ToyPhaseChannel implements csi perfect \| none, not 'estimated'"):
+        make_channel("toy_phase", phase=0.1, csi="estimated")              # it defines gains() but no pilots
+    with pytest.raises(OptionError, match=r"channel: ToyPhaseChannel implements csi perfect \| none"):
+        _sweep(tmp_path, "channel.name=toy_phase", "+channel.phase=0.7", "channel.csi=estimated")
 
 
 def test_toy_channel_matches_awgn_statistics(gen):

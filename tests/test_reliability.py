@@ -25,6 +25,7 @@ def _writer(path: str, name: str, count: int) -> None:
         table.add({"scheme": name, "snr_db": i, "acc_mean": 0.5})
 
 
+@pytest.mark.slow
 def test_concurrent_writers_lose_no_rows(tmp_path):
     path = str(tmp_path / "results.csv")
     ctx = mp.get_context("spawn")
@@ -45,6 +46,7 @@ def _sweep(tmp_path, *overrides):
     return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_two_sweeps_with_different_snrs_into_one_folder_keep_both(tmp_path):
     a = _sweep(tmp_path, "experiment.snr_db=[0,5,10,15]")
     b = _sweep(tmp_path, "experiment.snr_db=[20,25,30,35]")
@@ -89,6 +91,7 @@ def test_csv_has_lf_line_endings_and_mode_0644(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
+@pytest.mark.slow
 def test_corrupt_checkpoint_is_moved_aside_and_retrained(tmp_path, caplog, digits):
     from conftest import recipes_and_options
     rec, _ = recipes_and_options("model=mlp", "train.epochs=1", f"cache_dir={tmp_path}", data=digits)
@@ -185,6 +188,7 @@ def test_model_without_parameters_fails_naming_the_model(tmp_path):
         del MODELS["empty"]
 
 
+@pytest.mark.slow
 def test_zero_epochs_warns(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="airnet"):
         _main(tmp_path, "train.epochs=0", "side_info.mode=free")
@@ -203,6 +207,7 @@ def _run_dir(*overrides):
     return OmegaConf.to_container(cfg.hydra.run, resolve=True)["dir"]
 
 
+@pytest.mark.slow
 def test_override_runs_do_not_nest_in_the_default_folder():
     plain, other = _run_dir(), _run_dir("channel=rayleigh")
     assert plain == "outputs/snr_sweep/default" and other == "outputs/snr_sweep/channel=rayleigh"

@@ -84,6 +84,7 @@ SCHEMES = ["clean", "noise_injection", "pruning_kd", "pruning_kd_structured", "e
            "digital_capacity", "digital_ldpc", "digital_amc"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SCHEMES)
 def test_channel_uses_with_side_information_never_exceed_the_budget(counted, name):
     from conftest import make
@@ -99,6 +100,7 @@ def test_channel_uses_with_side_information_never_exceed_the_budget(counted, nam
                 assert d.side_info_bits >= 32              # at least a scale or a quantization header
 
 
+@pytest.mark.slow
 def test_unstructured_mask_costs_more_than_structured_at_the_same_budget(counted):
     from conftest import make
     rec, opts = counted
@@ -109,6 +111,7 @@ def test_unstructured_mask_costs_more_than_structured_at_the_same_budget(counted
     assert d["pruning_kd"].info["params_sent"] < d["pruning_kd_structured"].info["params_sent"]
 
 
+@pytest.mark.slow
 def test_side_information_lost_below_its_design_means_no_model(counted):
     from airnet.schemes import make_scheme
     rec, opts = counted
@@ -119,6 +122,7 @@ def test_side_information_lost_below_its_design_means_no_model(counted):
     assert kept.info["side_info_ok"] == 1.0
 
 
+@pytest.mark.slow
 def test_free_side_information_costs_nothing_and_never_fails(digits):
     from airnet.schemes import make_scheme
     from conftest import recipes_and_options
@@ -130,6 +134,7 @@ def test_free_side_information_costs_nothing_and_never_fails(digits):
     assert d.info["params_sent"] == rec.context.num_params and torch.count_nonzero(d.vectors) > 0
 
 
+@pytest.mark.slow
 def test_side_link_protects_for_the_configured_snr(counted):
     from dataclasses import replace
     from airnet.side_info.protection import SideLink
@@ -144,6 +149,7 @@ def test_side_link_protects_for_the_configured_snr(counted):
     assert lo.channel_uses >= math.ceil(200 / rec.context.channel.capacity(-5.0))   # no code beats capacity
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["digital_capacity", "digital_amc", "pruning_kd_structured", "clean"])
 def test_a_budget_too_small_for_anything_gives_no_model_instead_of_an_error(counted, name):
     from conftest import make

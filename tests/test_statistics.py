@@ -26,7 +26,7 @@ def rows_for(seeds: int, draws: int, rng: random.Random, mean: float = 0.7, betw
 
 def mean_width(seeds: int, draws: int, trials: int = 200) -> float:
     rng = random.Random(seeds * 1000 + draws)
-    return sum(estimate(rows_for(seeds, draws, rng)).half_width for _ in range(trials)) / trials
+    return sum((e.high - e.low) / 2 for e in (estimate(rows_for(seeds, draws, rng)) for _ in range(trials))) / trials
 
 
 def test_t_quantiles_from_the_table():

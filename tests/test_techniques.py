@@ -99,6 +99,7 @@ def _setup(digits, *extra):
                              "scheme.spectrum.levels=[{snr_db:0.0,factor:4},{snr_db:10.0,factor:1}]", data=digits)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["pruning_kd", "expansion", "uep", "spectrum"])
 def test_technique_schemes_respect_budget_and_work(digits, name):
     rec, opts = _setup(digits)
@@ -115,6 +116,7 @@ def test_technique_schemes_respect_budget_and_work(digits, name):
     assert ref > 0.6 and acc > ref - 0.02, (acc, ref)
 
 
+@pytest.mark.slow
 def test_spectrum_gives_working_network_for_each_level(digits):
     from airnet.delivery.evaluation import accuracy_of_vectors
     from airnet.side_info.protection import Design

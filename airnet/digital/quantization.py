@@ -1,11 +1,9 @@
-"""Uniform per-layer quantization of weights to b-bit codes, and codes <-> bit streams."""
+"""Uniform per-layer quantization of weights to b-bit codes, and its quantization-aware training noise."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
-
-from airnet.side_info.bits import quantization_header_bits
 
 
 
@@ -24,11 +22,6 @@ class Quantized:
         c = self.codes if codes is None else codes
         return self.offset[self.layer_of] + c.to(self.step.dtype) * self.step[self.layer_of]
 
-    @property
-    def header_bits(self) -> int:
-        """Side information: offset and step of every layer."""
-        return quantization_header_bits(self.offset.numel())
-
 
 def quantize(w: torch.Tensor, layer_of: torch.Tensor, bits: int, num_layers: int | None = None) -> Quantized:
     """Min-max uniform quantization of w [n] per layer (layer_of [n]); |w - dequant| <= step/2."""
@@ -46,18 +39,6 @@ def quantize(w: torch.Tensor, layer_of: torch.Tensor, bits: int, num_layers: int
     step = torch.where(hi > lo, (hi - lo) / levels, torch.ones_like(lo))
     codes = torch.round((w64 - lo[layer_of]) / step[layer_of]).clamp(0, levels).long()
     return Quantized(codes, layer_of, lo.float().double(), step.float().double(), int(bits))
-
-
-def codes_to_bits(codes: torch.Tensor, bits: int) -> torch.Tensor:
-    """Codes [..., n] -> bits [..., n*bits] (MSB first), float32 0/1."""
-    shifts = torch.arange(bits - 1, -1, -1, device=codes.device)
-    return ((codes.unsqueeze(-1) >> shifts) & 1).reshape(*codes.shape[:-1], -1).float()
-
-
-def bits_to_codes(b: torch.Tensor, bits: int) -> torch.Tensor:
-    """Inverse of :func:`codes_to_bits`: bits [..., n*bits] -> codes [..., n] long."""
-    weights = 2 ** torch.arange(bits - 1, -1, -1, device=b.device)
-    return (b.reshape(*b.shape[:-1], -1, bits).round().long() * weights).sum(-1)
 
 
 class QuantizationNoise:

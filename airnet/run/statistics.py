@@ -33,10 +33,6 @@ class Estimate:
     draws: int
     estimator: str
 
-    @property
-    def half_width(self) -> float:
-        return (self.high - self.low) / 2
-
 
 def t_quantile(p: float, dof: int) -> float:
     """Quantile of Student's t with ``dof`` degrees of freedom (``scipy.stats.t.ppf``'s own kernel, without the

@@ -234,8 +234,3 @@ class DigitalAMC(DigitalScheme[DigitalAMCOptions]):
 
     def label(self) -> str:
         return "digital: adaptive MCS (NR LDPC)"
-
-    def chosen_mcs(self, design_snr_db: float) -> MCS | None:
-        """The MCS picked for ``design_snr_db`` (None if no configuration carries a model)."""
-        t = self.transport(design_snr_db)[0]
-        return t.seg.mcs if isinstance(t, LDPCTransport) else None

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, targets: torch.Tensor,
-                      temperature: float = 4.0, alpha: float = 0.5) -> torch.Tensor:
+                      temperature: float, alpha: float) -> torch.Tensor:
     """``alpha T^2 KL(softmax(t/T) || softmax(s/T)) + (1-alpha) CE(s, y)`` for logits [B, C], targets [B]; scalar."""
     if temperature <= 0:
         raise ValueError(f"temperature must be positive, got {temperature}")

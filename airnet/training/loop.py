@@ -156,9 +156,13 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
                     logits = model(xb) if w is None else call_with_vector(model, _view_weights(w, view), xb, layout)
                     soft = first.detach() if view.teacher == "first" and first is not None else t_logits
                     first = logits if first is None else first
-                    term = (F.cross_entropy(logits, yb) if soft is None else
-                            distillation_loss(logits, soft, yb, distill.temperature if distill else 1.0,
-                                              distill.alpha if distill else 0.5))
+                    if soft is None:
+                        term = F.cross_entropy(logits, yb)
+                    elif distill is None:
+                        raise ValueError("in-place distillation (View.teacher='first') takes its temperature and "
+                                         "weight from distill: pass a Distillation")
+                    else:
+                        term = distillation_loss(logits, soft, yb, distill.temperature, distill.alpha)
                     loss = term if loss is None else loss + term
                 assert loss is not None                     # at least one view (checked above)
                 loss = loss / len(step_views)

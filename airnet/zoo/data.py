@@ -2,7 +2,7 @@
 CIFAR-10 from a local folder. A new data set registers its loader where it is defined::
 
     @register_dataset("my_data", needs_root=True)
-    def load_my_data(root, seed, val_fraction) -> DataSplits: ...
+    def load_my_data(root, seed=0, val_fraction=0.1) -> DataSplits: ...
 
 and ``data.name=my_data data.root=/path`` (with ``plugins=[mymodule]``) picks it.
 """
@@ -79,9 +79,10 @@ def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
 
 
 class Loader(Protocol):
-    """A data set loader: ``loader(root, seed, val_fraction) -> DataSplits``."""
+    """A data set loader: ``loader(root, seed[, val_fraction]) -> DataSplits``; its signature's default
+    ``val_fraction`` is the data set's default split."""
 
-    def __call__(self, root: str | Path | None, seed: int, val_fraction: float) -> DataSplits: ...
+    def __call__(self, root: str | Path | None, seed: int, val_fraction: float = ...) -> DataSplits: ...
 
 
 L = TypeVar("L", bound=Loader)
@@ -179,23 +180,23 @@ def load_cifar10(root: str | Path, seed: int = 0, val_fraction: float = 0.1) -> 
 
 
 @register_dataset("digits")
-def _digits(root: str | Path | None, seed: int, val_fraction: float) -> DataSplits:
+def _digits(root: str | Path | None = None, seed: int = 0, val_fraction: float = 0.15) -> DataSplits:
     return load_digits_data(seed=seed, val_fraction=val_fraction)
 
 
 @register_dataset("mnist", needs_root=True)
-def _mnist(root: str | Path | None, seed: int, val_fraction: float) -> DataSplits:
+def _mnist(root: str | Path | None, seed: int = 0, val_fraction: float = 0.1) -> DataSplits:
     assert root is not None
     return load_mnist(root, seed=seed, val_fraction=val_fraction)
 
 
 @register_dataset("cifar10", needs_root=True)
-def _cifar10(root: str | Path | None, seed: int, val_fraction: float) -> DataSplits:
+def _cifar10(root: str | Path | None, seed: int = 0, val_fraction: float = 0.1) -> DataSplits:
     assert root is not None
     return load_cifar10(root, seed=seed, val_fraction=val_fraction)
 
 
-def load_data(name: str, root: str | None = None, seed: int = 0, val_fraction: float = 0.15) -> DataSplits:
+def load_data(name: str, root: str | None = None, seed: int = 0, val_fraction: float | None = None) -> DataSplits:
     """Load the data set registered as ``name`` (built in: ``digits``; ``mnist`` and ``cifar10`` from the local
     folder ``root``).
 
@@ -206,7 +207,8 @@ def load_data(name: str, root: str | None = None, seed: int = 0, val_fraction: f
         Local folder, for data sets that read one.
     seed : int
         Seed of the train / validation split.
-    val_fraction : float in (0, 1)
+    val_fraction : float in (0, 1), optional
+        Held-out share of the training images; default: the data set's own (its loader's signature).
 
     Output
     ------
@@ -217,4 +219,6 @@ def load_data(name: str, root: str | None = None, seed: int = 0, val_fraction: f
     loader, needs_root = DATASETS[name]
     if needs_root and not root:
         raise ValueError(f"dataset {name!r} needs a local folder: set data.root=/path/to/{name}")
+    if val_fraction is None:
+        return loader(root, seed)
     return loader(root, seed, val_fraction)
