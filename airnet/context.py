@@ -16,7 +16,8 @@ from torch import nn
 
 from channels import Channel, channel_uses
 from airnet.config.hashing import config_hash
-from airnet.side_info.protection import LinkOptions, SideInfoOptions, SideLink
+from airnet.config.run import SideInfoOptions
+from airnet.side_info.protection import LinkOptions, SideLink
 from airnet.store.artifacts import JsonMemo, ModelCache
 from airnet.zoo.data import DataSplits
 from airnet.zoo.models import ModelSpec

@@ -25,7 +25,7 @@ from airnet.config.run import ExperimentOptions, RunOptions, value_list
 from airnet.context import Context
 from airnet.run.sweep import SchemeRun
 from airnet.schemes import SCHEMES, scheme_class
-from airnet.side_info.protection import LinkOptions, SideInfoOptions
+from airnet.side_info.protection import LinkOptions
 from airnet.training.loop import TrainSettings
 from airnet.zoo.data import load_data
 from airnet.zoo.models import ModelSpec, has_prunable_units
@@ -152,18 +152,15 @@ def train_settings(cfg: DictConfig) -> TrainSettings:
 def build_context(cfg: DictConfig, run: RunOptions, exp: ExperimentOptions) -> Context:
     """The :class:`Context` of this run: data, model architecture, channel, seed, caches and side link.
 
-    ``side_info.snr_db: lowest`` becomes the sweep's lowest SNR here.
     """
     channel_cfg = container(cfg.channel)
     with named("channel"):
         channel = make_channel(**channel_cfg)
     link = build_options(LinkOptions, container(cfg.link), "link")
-    si = run.side_info
-    side_info = SideInfoOptions(si.mode, si.link, min(exp.snr_db) if si.snr_db == "lowest" else si.snr_db)
     with named("data"):
         data = load_data(cfg.data.name, cfg.data.root, seed=run.seed, val_fraction=cfg.data.val_fraction)
     context = Context.build(data=data, model=ModelSpec(cfg.model.name, dict(container(cfg.model.kwargs) or {})),
-                            channel=channel, channel_cfg=channel_cfg, seed=run.seed, side_info=side_info, link=link,
+                            channel=channel, channel_cfg=channel_cfg, seed=run.seed, side_info=run.side_info, link=link,
                             cache_dir=Path(run.cache_dir).expanduser() if run.cache_dir else None,
                             progress=run.show_progress, device=run.torch_device())
     with named("model"):

@@ -57,7 +57,8 @@ FIGURES = (
                "One spectrum-trained network for every SNR against networks trained for each SNR (matched), "
                "half bandwidth.",
                ("experiment.snr_db=[-5,0,5,10,15,20]", "experiment.bandwidth_ratio=[0.5]",
-                "experiment.design_snr_db=[null]", "experiment.schemes=[spectrum,expansion,pruning_kd]")),
+                "experiment.design_snr_db=[null]",
+                "experiment.schemes=[spectrum_ordered,expansion_structured,pruning_kd_structured]")),
     FigureSpec("cliff", "Matched vs designed for 10 dB: the digital cliff",
                "Transmitters that know the SNR (matched) against a broadcast designed for 10 dB, full bandwidth.",
                ("experiment.snr_db=[-5,0,5,10,15,20]", "experiment.bandwidth_ratio=[1.0]",
@@ -80,12 +81,14 @@ def build(spec: FigureSpec, out: Path, extra: list[str]) -> Built:
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
+    from experiments.config import run_options
     from experiments.sweep import CONF_DIR, main
 
     overrides = [*spec.overrides, f"hydra.run.dir={out / 'runs' / spec.name}", *extra]
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         cfg = compose(config_name="sweep", overrides=[o for o in overrides if not o.startswith("hydra.")])
     rows = main(cfg, out / "runs" / spec.name)
+    protection = run_options(cfg).side_info.describe()
     built = Built(spec, "python -m experiments.sweep " + " ".join(overrides),
                   config_hash(OmegaConf.to_container(cfg, resolve=True)), rows)
     for width, tag in ((COLUMN, "column"), (PAGE, "page")):
@@ -93,7 +96,7 @@ def build(spec: FigureSpec, out: Path, extra: list[str]) -> Built:
         built.paths += plot_accuracy(rows, spec.x, out / f"{spec.name}_{tag}", title="" if tag == "column" else
                                      spec.title, xlabel=_xlabel(spec.x), panel=spec.panel,
                                      widths=(width / panels, width * 0.72 if tag == "column" else 3.2),
-                                     chance=0.1)
+                                     chance=0.1, note=protection)
     return built
 
 

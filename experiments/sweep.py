@@ -52,7 +52,7 @@ def main(cfg: DictConfig, out: Path | None = None) -> list[dict]:
     title = f"{cfg.model.name} on {cfg.data.name}, {cfg.channel.name} channel, {exp.num_realizations} realizations"
     paths = plot_accuracy(rows, exp.x, out / f"accuracy_vs_{'snr' if exp.x == 'snr_db' else 'bandwidth'}",
                           title=title, xlabel=XLABELS[exp.x], panel=exp.panel,
-                          chance=1.0 / context.data.num_classes)
+                          chance=1.0 / context.data.num_classes, note=run.side_info.describe())
     log.info("results: %s; plot: %s", table.path, ", ".join(map(str, paths)))
     return rows
 

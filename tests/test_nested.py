@@ -28,7 +28,7 @@ def test_ordered_width_is_exactly_the_leading_units_of_the_full_network():
 def tiny(digits):
     return recipes_and_options("model=mlp", "model.kwargs.hidden=[32]", "train.epochs=4", "scheme.spectrum.epochs=2",
                              "scheme.pruning_kd.steps=1", "scheme.pruning_kd.finetune_epochs=2",
-                             "scheme.pruning_kd.rigl_interval=3", "side_info.snr_db=design", data=digits)
+                             "scheme.pruning_kd.rigl_interval=3", "side_info.snr_db=design", "side_info.margin_db=0", data=digits)
 
 
 @pytest.mark.slow

@@ -76,7 +76,7 @@ def counted(digits):
     return recipes_and_options("model=mlp", "model.kwargs.hidden=[32]", "train.epochs=4", "scheme.pruning_kd.steps=1",
                              "scheme.pruning_kd.finetune_epochs=2", "scheme.uep.draws=2", "scheme.spectrum.epochs=2",
                              "scheme.digital_capacity.bits=[2,4]", "scheme.digital_capacity.finetune=false",
-                             "scheme.digital_amc.validation_draws=2", "link.k_max=2048", "side_info.snr_db=design",
+                             "scheme.digital_amc.validation_draws=2", "link.k_max=2048", "side_info.snr_db=design", "side_info.margin_db=0",
                              data=digits)
 
 
@@ -156,3 +156,113 @@ def test_a_budget_too_small_for_anything_gives_no_model_instead_of_an_error(coun
     rec, opts = counted
     d = make(name, rec, opts, 8).deliver(-5.0, 2, torch.Generator().manual_seed(0), design_snr_db=-5.0)
     assert d.channel_uses <= 8 and torch.count_nonzero(d.vectors) == 0
+
+
+@pytest.mark.slow
+def test_a_point_does_not_depend_on_the_grid_and_a_resume_with_another_grid_matches(tmp_path):
+    """Side information is protected for a stated SNR (design - margin), never for the grid's lowest point: the
+    10 dB row of [0, 10, 20], of [10] alone, and of a resume of the first folder with [10, 30] are the same row."""
+    from experiments.sweep import main
+    from conftest import compose
+    base = ("model=mlp", "model.kwargs.hidden=[16]", "train.epochs=3", "experiment.num_realizations=4",
+            "experiment.schemes=[clean,noise_injection]", f"cache_dir={tmp_path}/cache", "progress=false")
+
+    def rows(folder, snrs):
+        got = main(compose(*base, f"experiment.snr_db={snrs}"), tmp_path / folder)
+        return {(r["scheme"], float(r["snr_db"])): {k: str(v) for k, v in r.items()} for r in got}
+
+    grid = rows("grid", "[0,10,20]")
+    alone = rows("alone", "[10]")
+    resumed = rows("grid", "[10,30]")                      # the 10 dB rows come from the first run's CSV
+    for scheme in ("clean", "noise_injection"):
+        assert grid[(scheme, 10.0)] == alone[(scheme, 10.0)] == resumed[(scheme, 10.0)]
+        assert float(alone[(scheme, 10.0)]["side_info_snr_db"]) == 5.0 - 5.0        # design 5 dB, margin 5 dB
+    assert (("clean", 30.0) in resumed) and len(list((tmp_path / "grid").glob("results.csv"))) == 1
+
+
+@pytest.mark.slow
+def test_degenerate_points_are_warned_with_their_reason_and_carry_the_delivered_fraction(tmp_path, caplog):
+    import logging
+    from experiments.sweep import main
+    from conftest import compose
+    cfg = compose("model=mlp", "model.kwargs.hidden=[16]", "train.epochs=2", "experiment.num_realizations=4",
+                  "experiment.schemes=[clean]", "experiment.snr_db=[-20,20]", "experiment.bandwidth_ratio=[0.02,1.0]",
+                  f"cache_dir={tmp_path}/cache", "progress=false")
+    with caplog.at_level(logging.WARNING, logger="airnet"):
+        rows = main(cfg, tmp_path / "out")
+    by = {(float(r["bandwidth_ratio"]), float(r["snr_db"])): r for r in rows}
+    n = 16 * 64 + 16 + 16 * 10 + 10
+    tiny, lost, fine = by[(0.02, 20.0)], by[(1.0, -20.0)], by[(1.0, 20.0)]
+    assert float(fine["delivered_fraction"]) > 0.5
+    assert float(fine["delivered_fraction"]) == pytest.approx(int(fine["params_sent"]) / n, abs=1e-6)
+    assert float(tiny["delivered_fraction"]) == 0 == int(tiny["params_sent"])            # 12 channel uses
+    assert float(lost["delivered_fraction"]) == 0 == float(lost["side_info_ok"])         # protected for 0 dB
+    text = caplog.text
+    assert ("clean at 20 dB (ratio 0.02, seed 0) delivers 0.0 % of the weights: not one weight fits the budget of "
+            "12 channel uses beside its side information protected for 0 dB") in text
+    assert ("clean at -20 dB (ratio 1, seed 0) delivers 0.0 % of the weights: its side information, protected for "
+            "0 dB, failed its CRC in 100 % of the draws") in text
+    assert "clean at 20 dB (ratio 1," not in text
+    assert (tmp_path / "out" / "accuracy_vs_snr.png").exists()
+
+
+def test_polar_transport_decodes_above_its_threshold_and_erases_below():
+    from channels import make_channel
+    from airnet.side_info.transports import PolarConfig, PolarTransport
+    g = torch.Generator().manual_seed(0)
+    t = PolarTransport(PolarConfig(k=100, n=256).for_bits(300))          # 3 blocks of 100 bits, rate ~0.43
+    assert (t.config.blocks, t.config.k, t.payload_bits, t.channel_uses) == (3, 100, 300, 3 * 128)
+    bits = torch.randint(0, 2, (16, 250), generator=g).float()
+    rx, ok = t.send(bits, make_channel("awgn"), 8.0, g)
+    assert bool(ok.all()) and torch.equal(rx, bits)
+    rx, ok = t.send(bits, make_channel("awgn"), -6.0, g)
+    assert not bool(ok.all())                                             # below threshold: blocks erased
+    assert torch.equal(rx[ok], bits[ok])                                  # what is not erased is right
+
+
+def test_robust_polar_respects_capacity_and_grows_with_snr():
+    from channels import make_channel
+    from airnet.side_info.transports import select_robust_polar
+    ch = make_channel("awgn")
+    uses = []
+    for snr in (-5.0, 0.0, 5.0):
+        c = select_robust_polar(ch, snr, 64, 32, 64, torch.Generator().manual_seed(1))
+        assert c is not None and c.channel_uses >= 64 / ch.capacity(snr)          # no code beats capacity
+        uses.append(c.channel_uses)
+    assert uses[0] > uses[1] > uses[2]
+
+
+def test_nr_side_link_codes_short_messages_with_polar_and_long_ones_with_ldpc():
+    from dataclasses import replace
+    from channels import make_channel
+    from airnet.config.run import SideInfoOptions
+    from airnet.side_info.protection import SideLink
+    from airnet.config.options import build_options
+    from omegaconf import OmegaConf
+    from conftest import CONF
+    from airnet.side_info.protection import LinkOptions
+    link = build_options(LinkOptions, OmegaConf.to_container(OmegaConf.load(f"{CONF}/link/nr.yaml")), "link")
+    link = replace(link, selection_trials=16)
+    opts = SideInfoOptions("counted", "nr", "design", 5.0)
+    side = SideLink(make_channel("awgn"), "awgn", opts, link)
+    short, long = side.transport(100, 0.0), side.transport(4000, 5.0)
+    ldpc_short = SideLink(make_channel("awgn"), "awgn", replace(opts, link="ldpc"), link).transport(100, 0.0)
+    assert short.describe().startswith("polar") and short.channel_uses < ldpc_short.channel_uses
+    assert long.describe().startswith("MCS") and long.payload_bits >= 4000
+
+
+def test_batchnorm_running_statistics_are_paid_side_information():
+    from airnet.delivery.plan import TransmissionPlan
+    from airnet.side_info.bits import analog_side_info, payload_side_info, state_bits
+    from airnet.training.pruning import make_pruner
+    from airnet.zoo.models import build_model
+    net = build_model("resnet20", (3, 32, 32), 10, width=4, blocks=1)
+    bn = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    expected = 32 * sum(2 * m.num_features for m in bn)                     # running mean and variance, float32
+    assert state_bits(net) == expected > 0
+    n = sum(p.numel() for p in net.parameters())
+    side = analog_side_info(net, TransmissionPlan.full(n), make_pruner(net, "unstructured"))
+    assert side.parts == {"scale": 32, "state": expected}
+    digital = payload_side_info(make_pruner(net, "unstructured"), torch.ones(n, dtype=torch.bool), 10, state_bits(net))
+    assert digital.parts["state"] == expected
+    assert state_bits(build_model("cnn", (1, 8, 8), 10)) == 0              # the digits models have no buffers

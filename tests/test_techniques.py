@@ -93,7 +93,7 @@ def test_distillation_loss_is_zero_kl_for_identical_logits():
 
 
 def _setup(digits, *extra):
-    return recipes_and_options("model=mlp", "model.kwargs.hidden=[32]", "train.epochs=10", "side_info.snr_db=design", *extra,
+    return recipes_and_options("model=mlp", "model.kwargs.hidden=[32]", "train.epochs=10", "side_info.snr_db=design", "side_info.margin_db=0", *extra,
                              "scheme.pruning_kd.steps=2", "scheme.pruning_kd.finetune_epochs=3", "scheme.uep.draws=2",
                              "scheme.spectrum.epochs=6",
                              "scheme.spectrum.levels=[{snr_db:0.0,factor:4},{snr_db:10.0,factor:1}]", data=digits)

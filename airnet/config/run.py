@@ -48,12 +48,30 @@ class ExperimentOptions:
 
 
 @dataclass(frozen=True)
-class SideInfoConfig:
-    """``side_info`` as configured (``snr_db`` may still say ``lowest``, resolved by :func:`build_setup`)."""
+class SideInfoOptions:
+    """``side_info``: ``mode`` counted | free; ``link`` for analog schemes' side information: ``nr`` (as NR
+    codes control messages: the cheaper of CRC-aided polar and LDPC up to 1,706 bits, LDPC above), ``ldpc``,
+    ``polar``, or ``capacity`` (an ideal code); ``snr_db``: the SNR side information is protected for when the transmitter
+    does not know the receiver's SNR: a number, or ``design`` (the point's design SNR minus ``margin_db``). Never
+    derived from other points of a sweep. A matched transmitter protects it for the actual SNR."""
 
     mode: Literal["counted", "free"]
-    link: Literal["ldpc", "capacity"]
-    snr_db: float | Literal["design", "lowest"]
+    link: Literal["nr", "ldpc", "polar", "capacity"]
+    snr_db: float | Literal["design"]
+    margin_db: float
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.margin_db <= 60:
+            raise ValueError(f"side_info.margin_db must be in [0, 60] dB, got {self.margin_db}")
+        if not isinstance(self.snr_db, str) and not -60 <= self.snr_db <= 100:
+            raise ValueError(f"side_info.snr_db must be design or an SNR in [-60, 100] dB, got {self.snr_db}")
+
+    def describe(self) -> str:
+        """How side information is paid for and protected, for captions and logs."""
+        if self.mode == "free":
+            return "side information free (assumed known at the receiver)"
+        at = (f"design SNR - {self.margin_db:g} dB" if self.snr_db == "design" else f"{self.snr_db:g} dB")
+        return f"side information counted ({self.link}), protected at {at} (matched: the actual SNR)"
 
 
 @dataclass(frozen=True)
@@ -64,7 +82,7 @@ class RunOptions:
     cache_dir: str | None
     progress: bool | Literal["auto"]
     plugins: tuple[str, ...]
-    side_info: SideInfoConfig
+    side_info: SideInfoOptions
     device: Literal["auto", "cpu", "cuda"] | str
     threads: int | Literal["auto"]
     eval_precision: Literal["float32", "bfloat16"]

@@ -15,7 +15,7 @@ from torch import nn
 
 from airnet.delivery.evaluation import accuracy_of_vectors
 from airnet.digital.quantization import Quantized, quantize
-from airnet.side_info.bits import SideInfo, payload_side_info
+from airnet.side_info.bits import SideInfo, payload_side_info, state_bits
 from airnet.side_info.sizing import codes_that_fit
 from airnet.training.pruning import Pruner, Structure
 from airnet.zoo.params import ParamLayout, model_vector
@@ -78,8 +78,9 @@ def build_payload(model: nn.Module, mask: torch.Tensor, bits: int, pruner: Prune
     layer_of = layout.layer_of()
     w = model_vector(model).cpu()
     mask = mask.cpu()
+    state = state_bits(model)
     while int(mask.sum()) >= pruner.min_keep:
-        side = payload_side_info(pruner, mask, len(layout.names))
+        side = payload_side_info(pruner, mask, len(layout.names), state)
         total = (side.bits if side_counted else 0) + int(mask.sum()) * bits
         if total <= bits_available:
             q = quantize(w[mask], layer_of[mask], bits, len(layout.names))
@@ -100,8 +101,12 @@ def rank_payloads(model: nn.Module, bits_available: int, bit_options: tuple[int,
     layers = len(ParamLayout.of(model).names)
     ranked = []
     for structure, pruner in pruners.items():
+        def mask_for(keep: int, pruner: Pruner = pruner) -> torch.Tensor:
+            return pruner.select(w, keep)
+
         for b in bit_options:
-            keep = codes_that_fit(bits_available, int(b), w.numel(), layers, pruner, side_counted)
+            keep = codes_that_fit(bits_available, int(b), w.numel(), layers, pruner, side_counted, mask_for=mask_for,
+                                  state=state_bits(model))
             if keep < 1:
                 continue
             mask = torch.ones_like(w, dtype=torch.bool) if keep == w.numel() else pruner.select(w, keep)

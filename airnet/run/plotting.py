@@ -9,11 +9,17 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from airnet.store.files import atomic_write
-from airnet.run.statistics import curve_label, estimate, group_rows
+from airnet.run.statistics import DEGENERATE, curve_label, estimate, group_rows
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h")
 LINESTYLES = ("-", "--", "-.", ":")
 AXIS_NAMES = {"snr_db": ("SNR", "dB"), "bandwidth_ratio": ("bandwidth ratio", "")}
+
+
+def _delivered(rows: Sequence[dict[str, Any]]) -> float:
+    """Mean share of the weights delivered over a point's rows (1.0 for rows written before the column existed)."""
+    values = [float(r["delivered_fraction"]) for r in rows if str(r.get("delivered_fraction", "")) != ""]
+    return sum(values) / len(values) if values else 1.0
 
 
 def panel_title(panel: str, value: float) -> str:
@@ -24,7 +30,7 @@ def panel_title(panel: str, value: float) -> str:
 
 def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, title: str = "",
                   xlabel: str | None = None, panel: str | None = None, chance: float | None = None,
-                  widths: tuple[float, float] = (5.2, 3.8)) -> list[Path]:
+                  widths: tuple[float, float] = (5.2, 3.8), note: str = "") -> list[Path]:
     """Plot mean accuracy (95 % band) vs column ``x``, one curve per scheme and design, a panel per ``panel`` value.
 
     Input
@@ -37,6 +43,11 @@ def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, 
         Writes ``<out_stem>.png`` and ``<out_stem>.pdf`` (fonts embedded) atomically.
     widths : (inches per panel, axes height)
         Figures narrower than 5 inches in all put the legend under the axes, in a smaller font.
+    note : str
+        Appended to the caption (e.g. how side information is protected).
+
+    Points whose receivers get under 10 % of the weights (``delivered_fraction``) are drawn hollow, with a legend
+    note: they are degenerate, not ordinary points of a curve.
 
     Output
     ------
@@ -51,6 +62,7 @@ def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, 
     matplotlib.use("Agg")
     matplotlib.rcParams.update({"pdf.fonttype": 42, "ps.fonttype": 42})    # embedded TrueType fonts
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     if not rows:
         raise ValueError(f"no result rows to plot for {out_stem}")
@@ -68,6 +80,7 @@ def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, 
                                  layout="constrained")
         estimators: set[str] = set()
         tests: set[int] = set()
+        hollow_any = False
         for ax, pv in zip(axes[0], panels):
             sub = [r for r in rows if panel is None or float(r[panel]) == pv]
             for curve in curves:
@@ -81,6 +94,11 @@ def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, 
                 marker, ls = styles[curve]
                 line, = ax.plot([v[0] for v in xs], [e.mean for e in est], marker=marker, ls=ls, ms=3.5, lw=1.1,
                                 label=curve)
+                hollow = [i for i, v in enumerate(xs) if _delivered(pts[v]) < DEGENERATE]
+                if hollow:
+                    hollow_any = True
+                    ax.plot([xs[i][0] for i in hollow], [est[i].mean for i in hollow], ls="none", marker=marker,
+                            ms=4.5, mfc="white", mec=line.get_color(), mew=1.0, zorder=line.get_zorder() + 1)
                 ax.fill_between([v[0] for v in xs], [max(0.0, e.low) for e in est],
                                 [min(1.0, e.high) for e in est], color=line.get_color(), alpha=0.15, lw=0)
             if chance is not None:
@@ -97,8 +115,12 @@ def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, 
                 if lab not in labels:
                     handles.append(h)
                     labels.append(lab)
+        if hollow_any:
+            handles.append(Line2D([], [], ls="none", marker="o", mfc="white", mec="0.3", ms=4.5))
+            labels.append(f"hollow: under {DEGENERATE:.0%} of the weights delivered")
         sizes = ", ".join(str(t) for t in sorted(tests) if t)
-        caption = ("bands: " + "; ".join(sorted(estimators)) + (f"; test set: {sizes} images" if sizes else ""))
+        caption = ("bands: " + "; ".join(sorted(estimators)) + (f"; test set: {sizes} images" if sizes else "")
+                   + (f"; {note}" if note else ""))
         caption = "\n".join(textwrap.wrap(caption, width=int(total_width * 20)))
         if narrow:                                   # legend under the axes, the caption as its title
             legend = fig.legend(handles, labels, loc="outside lower center", ncols=1, frameon=False, title=caption,

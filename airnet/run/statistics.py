@@ -18,6 +18,7 @@ from itertools import combinations
 from statistics import fmean, stdev
 from typing import Any, Iterable, Sequence
 
+DEGENERATE = 0.1   # a point whose receivers get under this share of the weights is degenerate (warned, plotted hollow)
 SEEDS_ESTIMATOR = "95% t-interval over training seeds (per-seed means over channel draws)"
 DRAWS_ESTIMATOR = "95% t-interval over channel draws (one seed: training variability not included)"
 

@@ -13,13 +13,31 @@ from tqdm.auto import tqdm
 
 from airnet.context import Context
 from airnet.delivery.evaluation import AccuracyStats, accuracy_of_vectors
-from airnet.schemes import Scheme, make_scheme
+from airnet.run.statistics import DEGENERATE
+from airnet.schemes import Delivery, Scheme, make_scheme
 from airnet.store.results import ResultTable
 from airnet.training.loop import TrainSettings
 from airnet.training.recipes import Recipes
 
 log = logging.getLogger("airnet")
 KEY_COLUMNS = ("scheme", "snr_db", "bandwidth_ratio", "seed", "matched", "design_snr_db", "config_id")
+
+
+def why_degenerate(d: Delivery, budget: int) -> str:
+    """Why a delivery carries (almost) no weights, for the warning."""
+    ok = d.info.get("side_info_ok")
+    where = d.info.get("side_info_snr_db")
+    if not d.info.get("params_sent"):
+        if d.side_info_channel_uses or d.channel_uses:
+            return f"side information took {d.side_info_channel_uses} of {budget} channel uses"
+        return (f"not one weight fits the budget of {budget} channel uses beside its side information"
+                + (f" protected for {where:g} dB" if where is not None else ""))
+    if ok is not None and float(ok) < 1:
+        return (f"its side information, protected for {where:g} dB, failed its CRC in {100 * (1 - float(ok)):.0f} %"
+                f" of the draws" if where is not None else "its side information failed its CRC")
+    if "block_ok" in d.info:
+        return f"only {100 * float(d.info['block_ok']):.0f} % of the payload's code blocks decoded"
+    return f"{d.info.get('params_sent')} weights sent"
 
 
 @dataclass(frozen=True)
@@ -119,9 +137,14 @@ def run_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Schem
         stats = AccuracyStats.of(accuracy_of_vectors(d.model, d.vectors, s.data.x_test, s.data.y_test,
                                                      precision=precision))
         accs = stats.per_realization
+        delivered = float((d.vectors != 0).double().mean())
+        if delivered < DEGENERATE:
+            log.warning("%s at %g dB (ratio %g, seed %d) delivers %.1f %% of the weights: %s", p.run.name, p.snr_db,
+                        p.bandwidth_ratio, p.seed, 100 * delivered, why_degenerate(d, budget))
         table.add(dict(**p.key(), **columns, label=scheme.label(), budget_channel_uses=budget,
                        channel_uses=d.channel_uses, side_info_bits=d.side_info_bits,
                        side_info_channel_uses=d.side_info_channel_uses, num_realizations=len(accs),
                        test_size=len(s.data.y_test), acc_mean=round(stats.mean, 6), acc_std=round(stats.std, 6),
-                       acc_min=round(min(accs), 6), acc_max=round(max(accs), 6), **d.info))
+                       acc_min=round(min(accs), 6), acc_max=round(max(accs), 6),
+                       delivered_fraction=round(delivered, 6), **d.info))
     return [r for r in (table.get(**p.key()) for p in points) if r is not None]

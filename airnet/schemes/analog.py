@@ -7,7 +7,7 @@ information's fit, and a realization whose side information fails its CRC receiv
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any, Literal, TypeVar
+from typing import Any, Callable, Literal, TypeVar
 
 import torch
 from torch import nn
@@ -56,12 +56,14 @@ class AnalogScheme(Scheme[O]):
         except ValueError as exc:
             raise ValueError(f"{self.name}: {exc}") from exc
 
-    def weights_that_fit(self, side_snr_db: float, factor: int, pricing: MaskPricing, extra_bits: int = 0) -> int:
+    def weights_that_fit(self, side_snr_db: float, factor: int, pricing: MaskPricing, extra_bits: int = 0,
+                         mask_for: Callable[[int], torch.Tensor] | None = None) -> int:
         """Most weights that fit, ``factor`` copies each, beside the side information they will need protected for
-        ``side_snr_db`` (:func:`airnet.side_info.sizing.weights_that_fit`); raises :class:`NothingFits`."""
+        ``side_snr_db``, the mask priced by the code of ``mask_for(keep)``
+        (:func:`airnet.side_info.sizing.weights_that_fit`); raises :class:`NothingFits`."""
         ctx = self.context
         return weights_that_fit(self.budget, ctx.num_params, ctx.num_layers, factor, pricing, ctx.side_link,
-                                side_snr_db, extra_bits, who=self.name)
+                                side_snr_db, extra_bits, who=self.name, mask_for=mask_for)
 
     def fit(self, model: nn.Module, design: Design) -> Fit | None:
         """Largest plan whose channel uses plus its side information's fit the budget (None if none does);
@@ -88,11 +90,12 @@ class AnalogScheme(Scheme[O]):
             w = model_vector(model)
             check_weights(w, ParamLayout.of(model))
             fit = self.fit(model, design)
+        protection = {} if ctx.side_link.free else {"side_info_snr_db": design.side_snr()}
         if model is None or fit is None:   # not one weight fits beside its side information: no model received
             return Delivery(model or ctx.new_model().eval(), torch.zeros(num_realizations, ctx.num_params), 0,
-                            info={"params_sent": 0, "side_info_ok": 0.0})
+                            info={"params_sent": 0, "side_info_ok": 0.0, **protection})
         vecs = transmit_vector(w, ctx.channel, snr_db, num_realizations, fit.plan, generator)
-        info = dict(fit.info)
+        info = {**fit.info, **protection}
         if not ctx.side_link.free:
             bits = torch.randint(0, 2, (num_realizations, fit.side.bits), generator=generator,
                                  device=generator.device).float()

@@ -124,6 +124,8 @@ class DigitalScheme(Scheme[D]):
         design = float(snr_db if design_snr_db is None else design_snr_db)
         transport, info = self.transport(design)
         model, payload = self.payload(transport.payload_bits) if transport else (self.recipes.teacher(), None)
+        if self.side_counted:            # side information travels first in the payload, at the payload's design
+            info["side_info_snr_db"] = design
         if transport is None or payload is None:
             return Delivery(model, torch.zeros(num_realizations, ctx.num_params), 0, info={**info, "params_sent": 0})
         stream = payload.stream_bits(self.side_counted)

@@ -17,6 +17,7 @@ from torch import nn
 from airnet.delivery.plan import layer_expansion_plan, uniform_expansion_plan
 from airnet.schemes.analog import AnalogScheme, Planned
 from airnet.schemes.base import register_scheme
+from airnet.side_info.bits import state_bits
 from airnet.side_info.protection import Design
 from airnet.training.pruning import Pruner, PruneOptions, make_pruner
 from airnet.training.uep import allocate_expansion, layer_sensitivity
@@ -41,13 +42,20 @@ class PrunedScheme(AnalogScheme[O]):
         return self.prune_options().structure
 
     def pruner(self, model: nn.Module, keep: int | None = None) -> Pruner:
-        # built once per (model, keep): unit groups cost a loop
-        return self.memoized("pruner", (id(model), keep), lambda: make_pruner(
-            model, self.structure(), protect_biases_up_to=keep))
+        # built once per model (and, unstructured, per keep: biases are protected up to it): unit groups cost a loop
+        key = (id(model), keep if self.structure() == "unstructured" else None)
+        return self.memoized("pruner", key, lambda: make_pruner(model, self.structure(), protect_biases_up_to=keep))
 
     def keep_for(self, design: Design) -> int:
-        """Weights to train for (see :meth:`AnalogScheme.weights_that_fit`)."""
-        return self.weights_that_fit(design.side_snr(), self.factor(), self.pruner(self.context.new_model()))
+        """Weights to train for (see :meth:`AnalogScheme.weights_that_fit`): the mask priced at the code length
+        of the mask the pruner picks from the noise-injected model pruning starts from."""
+        return self.memoized("keep", design, lambda: self._keep_for(design))
+
+    def _keep_for(self, design: Design) -> int:
+        start = self.recipes.noise_injected(design.snr_db)
+        w = model_vector(start)
+        return self.weights_that_fit(design.side_snr(), self.factor(), self.pruner(start), state_bits(start),
+                                     mask_for=lambda keep: self.pruner(start, keep).select(w, keep))
 
     def pruned(self, design: Design) -> tuple[nn.Module, torch.Tensor]:
         """(fine-tuned pruned model, mask [n] bool) for this budget, factor and design (cached)."""

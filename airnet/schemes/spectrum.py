@@ -10,7 +10,7 @@ from torch import nn
 from airnet.delivery.plan import TransmissionPlan
 from airnet.schemes.analog import AnalogScheme, Planned
 from airnet.schemes.base import register_scheme
-from airnet.side_info.bits import SideInfo, analog_side_info
+from airnet.side_info.bits import SideInfo, analog_side_info, state_bits
 from airnet.side_info.protection import Design
 from airnet.side_info.sizing import NothingFits
 from airnet.training.pruning import MagnitudePruner, Pruner
@@ -55,7 +55,8 @@ class SpectrumScheme(AnalogScheme[SpectrumOptions]):
         keeps = {}
         for lv in self.levels():
             try:
-                keeps[lv] = self.weights_that_fit(design.side_snr(lv.snr_db), lv.factor, pruner, self.level_bits())
+                keeps[lv] = self.weights_that_fit(design.side_snr(lv.snr_db), lv.factor, pruner,
+                                                  self.level_bits() + state_bits(self.context.new_model()))
             except NothingFits:
                 keeps[lv] = 0                          # this level is off: its receivers get no model
         if not any(keeps.values()):

@@ -3,7 +3,8 @@
 (5G NR LDPC with early-stopping decoder, ideal capacity codes), the protection (the SNR it is designed for and the
 robust MCS), and the sizing of a delivery to its budget with the two searches it uses."""
 from airnet.side_info.bits import SideInfo, analog_side_info, payload_side_info
-from airnet.side_info.protection import Design, LinkOptions, SideInfoOptions, SideLink
+from airnet.config.run import SideInfoOptions
+from airnet.side_info.protection import Design, LinkOptions, SideLink
 from airnet.side_info.sizing import Fit, NothingFits, codes_that_fit, fit_plan, weights_that_fit
 
 __all__ = ["Design", "Fit", "LinkOptions", "NothingFits", "SideInfo", "SideInfoOptions", "SideLink",

@@ -3,7 +3,9 @@
 * an analog stream: its power-normalization scale, the coded mask of the weights left out, and one copy count per
   layer when weights are sent more than once (:func:`analog_side_info`);
 * a digital payload: a quantization header per layer (offset and step), the bit width and the coded mask
-  (:func:`payload_side_info`).
+  (:func:`payload_side_info`);
+* either way, the model's floating-point state that is not a parameter (BatchNorm running statistics), as float32
+  (:func:`state_bits`): the receiver's model needs it and gets it nowhere else.
 
 Masks are priced by a :class:`MaskPricing` (a pruner: unstructured masks cost about ``n H(p)`` bits, structured
 ones a bit per unit; :mod:`airnet.side_info.mask_code`).
@@ -57,6 +59,12 @@ def quantization_header_bits(num_layers: int) -> int:
     return 2 * FLOAT_BITS * int(num_layers)
 
 
+def state_bits(model: nn.Module) -> int:
+    """Float32 bits of the model's floating-point buffers (BatchNorm running mean and variance; the batch counter
+    is not needed to run the model)."""
+    return FLOAT_BITS * sum(b.numel() for b in model.buffers() if b.dtype.is_floating_point)
+
+
 def factor_bits(num_layers: int) -> int:
     """One copy count per layer that is sent."""
     return FACTOR_BITS * int(num_layers)
@@ -70,6 +78,8 @@ def analog_side_info(model: nn.Module, plan: TransmissionPlan, pricing: MaskPric
     Raises ValueError when copies vary inside a layer: the side information codes one count per layer.
     """
     parts = {"scale": SCALE_BITS}
+    if state_bits(model):
+        parts["state"] = state_bits(model)
     mask = plan.mask
     if not bool(mask.all()):
         parts["mask"] = pricing.mask_bits(mask)
@@ -83,15 +93,17 @@ def analog_side_info(model: nn.Module, plan: TransmissionPlan, pricing: MaskPric
     return SideInfo({**parts, **(extra or {})})
 
 
-def payload_side_info(pricing: MaskPricing, mask: torch.Tensor, num_layers: int) -> SideInfo:
-    """A digital payload's header (offset, step per layer), bit width, and coded mask (if any weight is left out)."""
-    parts = {"header": quantization_header_bits(num_layers), "width": WIDTH_BITS}
+def payload_side_info(pricing: MaskPricing, mask: torch.Tensor, num_layers: int, state: int = 0) -> SideInfo:
+    """A digital payload's header (offset, step per layer), bit width, ``state`` bits (:func:`state_bits`), and
+    coded mask (if any weight is left out)."""
+    parts = {"header": quantization_header_bits(num_layers), "width": WIDTH_BITS, **({"state": state} if state else {})}
     if not bool(mask.all()):
         parts["mask"] = pricing.mask_bits(mask)
     return SideInfo(parts)
 
 
-def expected_payload_side_bits(pricing: MaskPricing, keep: int, num_params: int, num_layers: int) -> int:
+def expected_payload_side_bits(pricing: MaskPricing, keep: int, num_params: int, num_layers: int,
+                               state: int = 0) -> int:
     """:func:`payload_side_info`'s bits budgeted before the mask exists (the mask at its expected length)."""
     mask = pricing.expected_mask_bits(keep) if keep < num_params else 0
-    return quantization_header_bits(num_layers) + WIDTH_BITS + mask
+    return quantization_header_bits(num_layers) + WIDTH_BITS + state + mask

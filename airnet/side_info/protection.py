@@ -15,10 +15,14 @@ import torch
 
 from channels import Channel
 from airnet.config.hashing import config_hash
-from airnet.side_info.transports import (CRC_BITS, MCS, CapacityTransport, FreeTransport, LDPCTransport, Transport,
-                                         segment_bits, select_robust_mcs)
+from airnet.config.run import SideInfoOptions
+from airnet.side_info.transports import (CRC_BITS, MCS, POLAR_BLOCK_BITS, CapacityTransport, FreeTransport,
+                                         LDPCTransport, PolarConfig, PolarTransport, Transport, segment_bits,
+                                         select_robust_mcs, select_robust_polar)
 
-SELECTION_K = 512  # longest code block simulated to pick a side-information MCS
+SELECTION_K = 512
+_SELECTIONS: dict[str, dict[str, Any]] = {}   # robust MCS / polar searches of this process, by their description
+NR_POLAR_MAX_BITS = 1706   # the largest control payload NR codes with polar codes (UCI); LDPC above  # longest code block simulated to pick a side-information MCS
 
 
 @dataclass(frozen=True)
@@ -39,18 +43,6 @@ class LinkOptions:
     selection_trials: int
     capacity_model: Literal["shannon", "normal"]
     error_probability: float
-
-
-@dataclass(frozen=True)
-class SideInfoOptions:
-    """``side_info``: ``mode`` counted | free; ``link`` for analog schemes' side information (``ldpc``
-    practical, ``capacity`` ideal); ``snr_db``: the SNR that side information is protected for when the transmitter
-    does not know the receiver's SNR: a number, or ``design`` (the scheme's design SNR). A matched transmitter
-    always protects it for the actual SNR. (The driver turns ``lowest`` into the sweep's lowest SNR.)"""
-
-    mode: Literal["counted", "free"]
-    link: Literal["ldpc", "capacity"]
-    snr_db: float | Literal["design"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +75,15 @@ class SideLink:
         self.channel, self.channel_key, self.options, self.link = channel, channel_key, options, link
         self.memo = memo
         self._mcs: dict[tuple[float, int], MCS | None] = {}
+        self._polar: dict[tuple[float, int], PolarConfig | None] = {}
+
+    def _selected(self, name: list[Any], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """A configuration search's result: from this process (every search is seeded from ``name``, so equal
+        names give equal results), else the on-disk memo, else ``compute()``."""
+        key = config_hash(name)
+        if key not in _SELECTIONS:
+            _SELECTIONS[key] = self.memo.get(name, compute) if self.memo else compute()
+        return _SELECTIONS[key]
 
     @property
     def free(self) -> bool:
@@ -93,15 +94,51 @@ class SideLink:
         if design_snr_db is None:
             return Design(float(snr_db))
         fixed = self.options.snr_db
-        return Design(float(design_snr_db), float(design_snr_db) if fixed == "design" else float(fixed))
+        side = float(design_snr_db) - self.options.margin_db if fixed == "design" else float(fixed)
+        return Design(float(design_snr_db), side)
 
     def transport(self, bits: int, snr: float) -> Transport | None:
-        """How ``bits`` of side information travel, protected for ``snr`` dB (None: no configuration can)."""
+        """How ``bits`` of side information travel, protected for ``snr`` dB (None: no configuration can): the
+        cheapest in channel uses of the codes ``side_info.link`` allows, each at its robust configuration."""
         if self.free:
             return FreeTransport(bits)
-        if self.options.link == "capacity":
+        link = self.options.link
+        if link == "capacity":
             return CapacityTransport.for_bits(self.channel, snr, bits, self.link.capacity_model,
                                               self.link.error_probability)
+        found: list[Transport] = []
+        if link in ("ldpc", "nr"):
+            found += [t for t in [self.ldpc_transport(bits, snr)] if t is not None]
+        if link == "polar" or (link == "nr" and 0 < bits <= NR_POLAR_MAX_BITS):
+            found += [t for t in [self.polar_transport(bits, snr)] if t is not None]
+        return min(found, key=lambda t: t.channel_uses) if found else None
+
+    def polar_transport(self, bits: int, snr: float) -> PolarTransport | None:
+        """CRC-aided polar blocks of at most :data:`POLAR_BLOCK_BITS` bits at the robust rate for ``snr`` dB."""
+        blocks = max(1, math.ceil(bits / POLAR_BLOCK_BITS))
+        # selected on blocks no longer than the real ones (a shorter polar code is weaker: pessimistic), at a
+        # power of two so that the choice is shared by nearby sizes
+        k_sel = max(16, 2 ** int(math.floor(math.log2(max(16, math.ceil(bits / blocks))))))
+        config = self.robust_polar(snr, k_sel)
+        return None if config is None else PolarTransport(config.for_bits(max(bits, 1)))
+
+    def robust_polar(self, snr_db: float, k: int) -> PolarConfig | None:
+        """Most efficient polar configuration whose ``selection_trials`` blocks of ``k`` bits all decode (cached)."""
+        key = (round(float(snr_db), 6), int(k))
+        if key not in self._polar:
+            def compute() -> dict[str, Any]:
+                g = torch.Generator().manual_seed(int(config_hash([self.channel_key, "polar", key]), 16) % 2 ** 62)
+                c = select_robust_polar(self.channel, snr_db, k, self.link.selection_trials,
+                                        self.link.max_repetitions, g)
+                return {"polar": None if c is None else [c.k, c.n, c.repetitions]}
+
+            name = ["robust_polar", self.channel_key, key, vars(self.link)]
+            found = self._selected(name, compute)["polar"]
+            self._polar[key] = None if found is None else PolarConfig(*found)
+        return self._polar[key]
+
+    def ldpc_transport(self, bits: int, snr: float) -> LDPCTransport | None:
+        """5G NR LDPC at the robust MCS for ``snr`` dB (repetition below MCS 0)."""
         # the MCS is picked with blocks of at most SELECTION_K bits: never longer than the real ones (shorter codes
         # are weaker, so the choice is pessimistic) and cheap to simulate at low SNR, where blocks repeat many times
         k = min(self.link.k_max, bits + CRC_BITS, SELECTION_K)
@@ -121,6 +158,6 @@ class SideLink:
                 return {"mcs": None if m is None else [m.index, m.bits_per_symbol, m.rate, m.repetitions]}
 
             name = ["robust_mcs", self.channel_key, key, vars(self.link)]
-            found = (self.memo.get(name, compute) if self.memo else compute())["mcs"]
+            found = self._selected(name, compute)["mcs"]
             self._mcs[key] = None if found is None else MCS(*found)
         return self._mcs[key]

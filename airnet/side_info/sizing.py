@@ -12,8 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import torch
+
 from airnet.delivery.plan import TransmissionPlan
-from airnet.side_info.bits import (SCALE_BITS, MaskPricing, SideInfo, expected_payload_side_bits, factor_bits)
+from airnet.side_info.bits import (SCALE_BITS, WIDTH_BITS, MaskPricing, SideInfo, expected_payload_side_bits,
+                                   factor_bits, quantization_header_bits)
 from airnet.side_info.protection import SideLink
 from airnet.side_info.search import largest_fitting
 from airnet.side_info.transports import Transport
@@ -36,17 +39,24 @@ class Fit:
 
 
 def weights_that_fit(budget: int, num_params: int, num_layers: int, factor: int, pricing: MaskPricing,
-                     side_link: SideLink, side_snr_db: float, extra_bits: int = 0, who: str = "delivery") -> int:
+                     side_link: SideLink, side_snr_db: float, extra_bits: int = 0, who: str = "delivery",
+                     mask_for: Callable[[int], torch.Tensor] | None = None) -> int:
     """Most weights that fit ``budget`` channel uses, ``factor`` copies each, beside the side information they will
-    need protected for ``side_snr_db``: scale, the mask at its expected length, per-layer factors, ``extra_bits``.
+    need protected for ``side_snr_db``: scale, the mask, per-layer factors, ``extra_bits``.
 
-    :func:`fit_plan` corrects with the real mask. Raises :class:`NothingFits` (naming ``who``) if not one weight
-    fits.
+    The mask is priced at the exact code length of ``mask_for(keep)`` (the mask the pruner picks from the model
+    training starts from: the trained mask differs little, and :func:`fit_plan` corrects with it), or at the
+    pricing's expected length without it. Raises :class:`NothingFits` (naming ``who``) if not one weight fits.
     """
+    def mask_bits(keep: int) -> int:
+        if keep >= num_params:
+            return 0
+        return pricing.mask_bits(mask_for(keep)) if mask_for is not None else pricing.expected_mask_bits(keep)
+
     def fits(keep: int) -> bool:
         if keep < pricing.min_keep:
             return False
-        bits = SCALE_BITS + extra_bits + (pricing.expected_mask_bits(keep) if keep < num_params else 0)
+        bits = SCALE_BITS + extra_bits + mask_bits(keep)
         bits += factor_bits(num_layers) if factor > 1 else 0
         transport = side_link.transport(bits, side_snr_db)
         if transport is None:
@@ -93,13 +103,19 @@ def fit_plan(plan_for: Callable[[int], tuple[TransmissionPlan, dict[str, Any]] |
 
 
 def codes_that_fit(bits_available: int, bits: int, num_params: int, num_layers: int, pricing: MaskPricing,
-                   side_counted: bool) -> int:
-    """Most weights whose ``bits``-bit codes fit ``bits_available`` beside their estimated side information
-    (header, width, mask; none when side information is free)."""
+                   side_counted: bool, mask_for: Callable[[int], torch.Tensor] | None = None, state: int = 0) -> int:
+    """Most weights whose ``bits``-bit codes fit ``bits_available`` beside their side information (header, width,
+    and the mask: the exact code of ``mask_for(keep)`` when given, else its expected length; none when side
+    information is free)."""
     def fits(keep: int) -> bool:
         if keep < pricing.min_keep:
             return False
-        side = expected_payload_side_bits(pricing, keep, num_params, num_layers) if side_counted else 0
+        if not side_counted:
+            side = 0
+        elif mask_for is not None and keep < num_params:
+            side = quantization_header_bits(num_layers) + WIDTH_BITS + state + pricing.mask_bits(mask_for(keep))
+        else:
+            side = expected_payload_side_bits(pricing, keep, num_params, num_layers, state)
         return keep * bits + side <= bits_available
 
     return largest_fitting(min(num_params, bits_available // bits), fits)

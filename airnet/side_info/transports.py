@@ -278,7 +278,6 @@ class _Codec:
 
     def __init__(self, k: int, n: int, m: int, num_iter: int, early_stop: bool, device: str = "cpu") -> None:
         from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
-        from sionna.phy.mapping import Demapper, Mapper
 
         from airnet.side_info.ldpc_decoder import EarlyStopLDPC5GDecoder
 
@@ -289,8 +288,7 @@ class _Codec:
         self.decoder = (EarlyStopLDPC5GDecoder(self.encoder, num_iter, device=device)
                         if early_stop and _early_stop_available() else
                         LDPC5GDecoder(self.encoder, num_iter=num_iter, hard_out=True, device=device))
-        self.mapper = Mapper("qam", m, device=device)
-        self.demapper = Demapper("app", "qam", m, device=device)
+        self.modem = _Modem(m, device)
         self.cycle = torch.arange(n, device=device) % n0
 
     def roundtrip(self, info: torch.Tensor, mcs: MCS, channel: Channel, snr_db: float,
@@ -299,15 +297,31 @@ class _Codec:
         own channel realization ``mcs.repetitions`` times, demap, combine the copies' LLRs, decode: [R, C, k]."""
         r_, c, _ = info.shape
         cw = self.encoder(info.reshape(r_ * c, self.k).float())[:, self.cycle]      # [R*C, n]
-        p = channel.signal_power
-        x = self.mapper(cw).reshape(r_, -1) * math.sqrt(p)                         # [R, C*n/m], energy P
-        reps = mcs.repetitions
-        out = channel.observe(x.repeat(1, reps), snr_db, generator)                  # copies far apart: diversity
-        llr = self.demapper((out.zf() / math.sqrt(p)).to(torch.complex64),
-                            (out.zf_noise_var() / p).float())                       # [R, reps * C * n]
-        llr = llr.reshape(r_, reps, c * self.n).sum(1).reshape(r_ * c, self.n)
+        llr = self.modem.llrs(cw, r_, mcs.repetitions, channel, snr_db, generator)
         llr0 = torch.zeros(r_ * c, self.n0, dtype=llr.dtype, device=llr.device).index_add_(1, self.cycle, llr)
         return self.decoder(llr0).reshape(r_, c, self.k)
+
+
+class _Modem:
+    """QAM mapping of coded blocks onto one channel realization per row, repeated, and the combined LLRs back."""
+
+    def __init__(self, m: int, device: str = "cpu") -> None:
+        from sionna.phy.mapping import Demapper, Mapper
+
+        self.mapper = Mapper("qam", m, device=device)
+        self.demapper = Demapper("app", "qam", m, device=device)
+
+    def llrs(self, cw: torch.Tensor, rows: int, repetitions: int, channel: Channel, snr_db: float,
+             generator: torch.Generator) -> torch.Tensor:
+        """Coded bits cw [rows * C, n] (each row's C blocks on its own channel realization, sent ``repetitions``
+        times, copies far apart: diversity) -> LLRs [rows * C, n] (Sionna's sign), the copies' LLRs added."""
+        n = cw.shape[-1]
+        p = channel.signal_power
+        x = self.mapper(cw).reshape(rows, -1) * math.sqrt(p)                       # [R, C*n/m], energy P
+        out = channel.observe(x.repeat(1, repetitions), snr_db, generator)
+        llr = self.demapper((out.zf() / math.sqrt(p)).to(torch.complex64),
+                            (out.zf_noise_var() / p).float())                       # [R, reps * C * n]
+        return llr.reshape(rows, repetitions, -1).sum(1).reshape(-1, n)
 
 
 @lru_cache(maxsize=None)
@@ -342,6 +356,139 @@ def select_robust_mcs(channel: Channel, snr_db: float, k: int, num_iter: int, tr
         t = LDPCTransport(segment_bits(mcs, k - CRC_BITS, k_max=k), num_iter, early_stop)
         bits = torch.randint(0, 2, (trials, t.payload_bits), generator=generator, device=generator.device).float()
         return bool(t.send(bits, channel, snr_db, generator)[1].all())
+
+    if not clean(ladder[-1]):
+        return None
+    return ladder[smallest_passing(0, len(ladder) - 1, lambda i: clean(ladder[i]))]
+
+
+POLAR_N_MAX = 1088       # Sionna's 5G polar encoder without code segmentation: the longest codeword
+POLAR_BLOCK_BITS = 128   # information bits per polar block at most (NR DCI sizes); longer messages are segmented
+POLAR_LIST = 8           # successive-cancellation list size (CRC-aided list decoding)
+
+
+def polar_crc_bits(k: int) -> int:
+    """The CRC the 5G uplink polar encoder attaches to ``k`` information bits (38.212: CRC6 below 20, else CRC11)."""
+    return 6 if k < 20 else 11
+
+
+@dataclass(frozen=True)
+class PolarConfig:
+    """A polar-coded message: ``blocks`` code blocks of ``k`` information bits (CRC excluded) coded into ``n`` bits,
+    QPSK, each block sent ``repetitions`` times (below the lowest rate of one codeword)."""
+
+    k: int
+    n: int
+    repetitions: int = 1
+    blocks: int = 1
+
+    @property
+    def channel_uses(self) -> int:
+        return self.blocks * (self.n // 2) * self.repetitions
+
+    @property
+    def payload_bits(self) -> int:
+        return self.blocks * self.k
+
+    @property
+    def rate(self) -> float:
+        """Code rate, CRC included: ``(k + crc) / n``."""
+        return (self.k + polar_crc_bits(self.k)) / self.n
+
+    def for_bits(self, bits: int) -> "PolarConfig":
+        """The same rate and repetition carrying ``bits`` payload bits in blocks of at most :data:`POLAR_BLOCK_BITS`
+        (at least this config's ``k``: a longer polar block at the same rate is no weaker)."""
+        blocks = max(1, math.ceil(bits / POLAR_BLOCK_BITS))
+        k = max(self.k, math.ceil(bits / blocks))
+        n = min(POLAR_N_MAX, 2 * math.ceil((k + polar_crc_bits(k)) / self.rate / 2))
+        return PolarConfig(k, max(n, 2 * math.ceil((k + polar_crc_bits(k) + 1) / 2)), self.repetitions, blocks)
+
+
+def polar_ladder(k: int, max_repetitions: int) -> list[PolarConfig]:
+    """Polar configurations for ``k``-bit blocks from the most efficient to the most robust: rates from 0.9 down to
+    one full codeword (geometric steps of 0.8), then that codeword repeated 2, 4, ... ``max_repetitions`` times."""
+    crc = polar_crc_bits(k)
+    lowest = (k + crc) / POLAR_N_MAX
+    rates = []
+    r = 0.9
+    while r > lowest:
+        rates.append(r)
+        r *= 0.8
+    ns = sorted({min(POLAR_N_MAX, 2 * math.ceil((k + crc) / r / 2)) for r in rates} | {POLAR_N_MAX})
+    reps = [2 ** i for i in range(1, int(math.log2(max(1, max_repetitions))) + 1)]
+    return [PolarConfig(k, n) for n in ns if n > k + crc] + [PolarConfig(k, POLAR_N_MAX, r) for r in reps]
+
+
+class PolarTransport:
+    """5G NR polar code (Sionna's uplink encoder with its CRC, CRC-aided SCL decoding) + QPSK, with block
+    segmentation and repetition; a block whose decoded bits differ from the sent ones is erased (ideal CRC check,
+    as :class:`LDPCTransport`)."""
+
+    def __init__(self, config: PolarConfig, list_size: int = POLAR_LIST) -> None:
+        self.config = config
+        self.list_size = int(list_size)
+
+    @property
+    def channel_uses(self) -> int:
+        return self.config.channel_uses
+
+    @property
+    def payload_bits(self) -> int:
+        return self.config.payload_bits
+
+    def describe(self) -> str:
+        c = self.config
+        rep = f" x{c.repetitions}" if c.repetitions > 1 else ""
+        return f"polar (QPSK, R={c.rate:.3f}{rep}), {c.blocks}x k={c.k}"
+
+    def send(self, bits: torch.Tensor, channel: Channel, snr_db: float,
+             generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        c = self.config
+        if bits.shape[-1] > c.payload_bits:
+            raise ValueError(f"{bits.shape[-1]} bits exceed the polar message's {c.payload_bits}")
+        if bits.shape[-1] == 0:
+            return bits.clone(), torch.ones_like(bits, dtype=torch.bool)
+        K, b = bits.shape
+        info = torch.nn.functional.pad(bits, (0, c.payload_bits - b)).reshape(K, c.blocks, c.k)
+        codec = _polar_codec(c.k, c.n, self.list_size, str(bits.device))
+        rx = codec.roundtrip(info, c.repetitions, channel, snr_db, generator)
+        ok_block = (rx == info).all(dim=-1)                           # [K, blocks]
+        ok = ok_block[:, :, None].expand(K, c.blocks, c.k).reshape(K, -1)[:, :b]
+        return rx.reshape(K, -1)[:, :b], ok
+
+
+class _PolarCodec:
+    def __init__(self, k: int, n: int, list_size: int, device: str = "cpu") -> None:
+        from sionna.phy.fec.polar import Polar5GDecoder, Polar5GEncoder
+
+        self.k, self.n = k, n
+        self.encoder = Polar5GEncoder(k, n, channel_type="uplink", device=device)
+        self.decoder = Polar5GDecoder(self.encoder, dec_type="SCL", list_size=list_size, device=device)
+        self.modem = _Modem(2, device)
+
+    def roundtrip(self, info: torch.Tensor, repetitions: int, channel: Channel, snr_db: float,
+                  generator: torch.Generator) -> torch.Tensor:
+        """info [R, C, k] -> decoded [R, C, k]; each row's blocks on its own channel realization."""
+        r_, c, _ = info.shape
+        cw = self.encoder(info.reshape(r_ * c, self.k).float())
+        llr = self.modem.llrs(cw, r_, repetitions, channel, snr_db, generator)
+        return self.decoder(llr).reshape(r_, c, self.k)
+
+
+@lru_cache(maxsize=64)
+def _polar_codec(k: int, n: int, list_size: int, device: str = "cpu") -> _PolarCodec:
+    return _PolarCodec(k, n, list_size, device)
+
+
+def select_robust_polar(channel: Channel, snr_db: float, k: int, trials: int, max_repetitions: int,
+                        generator: torch.Generator) -> PolarConfig | None:
+    """The most efficient configuration of :func:`polar_ladder` whose ``trials`` blocks of ``k`` bits all decode at
+    ``snr_db`` (bisection, as :func:`select_robust_mcs`); None if even the last fails."""
+    ladder = sorted(polar_ladder(k, max_repetitions), key=lambda c: -c.payload_bits / c.channel_uses)
+
+    def clean(config: PolarConfig) -> bool:
+        bits = torch.randint(0, 2, (trials, k), generator=generator, device=generator.device).float()
+        return bool(PolarTransport(config).send(bits, channel, snr_db, generator)[1].all())
 
     if not clean(ladder[-1]):
         return None
