@@ -232,3 +232,16 @@ def test_amc_picks_a_more_efficient_mcs_at_higher_snr(digits):
     eff = [m.efficiency for m in picked]
     assert eff[0] < eff[1] < eff[2], picked
     assert all(e < rec.context.channel.capacity(s) for e, s in zip(eff, (0.0, 10.0, 20.0)))
+
+
+def test_long_low_rate_ldpc_blocks_repeat_the_bg1_mother_code():
+    """Blocks over 3,840 bits need base graph 1 (lowest rate 1/3): MCS 0 (rate 0.117) repeats its coded bits."""
+    from channels import make_channel
+    from airnet.side_info.transports import LDPCTransport, MCS, nr_mcs_table, segment_bits
+    mcs0 = nr_mcs_table()[0]
+    t = LDPCTransport(segment_bits(MCS(0, mcs0.bits_per_symbol, mcs0.rate), 6000, 8448), num_iter=10)
+    assert t.seg.k > 3840 and t.seg.k / t.seg.n < 1 / 3
+    g = torch.Generator().manual_seed(0)
+    bits = torch.randint(0, 2, (2, 6000), generator=g).float()
+    rx, ok = t.send(bits, make_channel("awgn"), 3.0, g)
+    assert bool(ok.all()) and torch.equal(rx, bits)

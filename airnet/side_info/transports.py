@@ -28,6 +28,7 @@ from airnet.side_info.search import smallest_passing
 log = logging.getLogger("airnet")
 CRC_BITS = 24          # NR code-block CRC; the receiver detects a wrong block and erases it
 MIN_MOTHER_RATE = 0.2  # 5G LDPC base graph 2 lowest rate; lower MCS rates repeat coded bits (circular buffer)
+BG2_MAX_K = 3840       # longer code blocks need base graph 1, whose lowest rate is 1/3 (38.212 5.2.2)
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,8 @@ class LDPCTransport:
 
 
 class _Codec:
-    """Encoder/decoder/mapper for one (k, n, m); rates below 1/5 repeat the rate-1/5 mother code cyclically."""
+    """Encoder/decoder/mapper for one (k, n, m); rates below the base graph's lowest (1/5 for BG2, 1/3 for blocks
+    of more than 3,840 bits, which need BG1) repeat that mother code cyclically."""
 
     def __init__(self, k: int, n: int, m: int, num_iter: int, early_stop: bool, device: str = "cpu") -> None:
         from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
@@ -282,7 +284,8 @@ class _Codec:
         from airnet.side_info.ldpc_decoder import EarlyStopLDPC5GDecoder
 
         self.k, self.n, self.m = k, n, m
-        n0 = n if k / n >= MIN_MOTHER_RATE else int(math.ceil(k / MIN_MOTHER_RATE))
+        lowest = MIN_MOTHER_RATE if k <= BG2_MAX_K else 1 / 3
+        n0 = n if k / n >= lowest else int(math.ceil(k / lowest))
         self.n0 = n0
         self.encoder = LDPC5GEncoder(k, n0, num_bits_per_symbol=m if n0 % m == 0 else None, device=device)
         self.decoder = (EarlyStopLDPC5GDecoder(self.encoder, num_iter, device=device)
