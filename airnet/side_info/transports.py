@@ -252,8 +252,7 @@ class LDPCTransport:
     def send(self, bits: torch.Tensor, channel: Channel, snr_db: float,
              generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         seg = self.seg
-        if bits.shape[-1] > seg.payload_bits:
-            raise ValueError(f"{bits.shape[-1]} bits exceed the transport block's {seg.payload_bits}")
+        _check_fits(bits, seg.payload_bits)
         if seg.codewords == 0 or bits.shape[-1] == 0:
             return bits.clone(), torch.ones_like(bits, dtype=torch.bool)
         K, b = bits.shape
@@ -270,8 +269,18 @@ class LDPCTransport:
                         for i in range(0, K, rows)])
         ok_block = (rx == info).all(dim=-1)                          # [K, C]: ideal CRC check
         rx_payload = rx[..., :seg.k - CRC_BITS].reshape(K, -1)[:, :b]
-        ok = ok_block[:, :, None].expand(K, seg.codewords, seg.k - CRC_BITS).reshape(K, -1)[:, :b]
-        return rx_payload, ok
+        return rx_payload, _bit_flags(ok_block, seg.k - CRC_BITS, b)
+
+
+def _check_fits(bits: torch.Tensor, payload_bits: int) -> None:
+    if bits.shape[-1] > payload_bits:
+        raise ValueError(f"{bits.shape[-1]} bits exceed the transport's {payload_bits} payload bits")
+
+
+def _bit_flags(ok_block: torch.Tensor, per_block: int, bits: int) -> torch.Tensor:
+    """Per-block decoding outcomes [K, C] as per-bit flags [K, bits] (``per_block`` payload bits in each block)."""
+    k, c = ok_block.shape
+    return ok_block[:, :, None].expand(k, c, per_block).reshape(k, -1)[:, :bits]
 
 
 class _Codec:
@@ -447,8 +456,7 @@ class PolarTransport:
     def send(self, bits: torch.Tensor, channel: Channel, snr_db: float,
              generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         c = self.config
-        if bits.shape[-1] > c.payload_bits:
-            raise ValueError(f"{bits.shape[-1]} bits exceed the polar message's {c.payload_bits}")
+        _check_fits(bits, c.payload_bits)
         if bits.shape[-1] == 0:
             return bits.clone(), torch.ones_like(bits, dtype=torch.bool)
         K, b = bits.shape
@@ -456,8 +464,7 @@ class PolarTransport:
         codec = _polar_codec(c.k, c.n, self.list_size, str(bits.device))
         rx = codec.roundtrip(info, c.repetitions, channel, snr_db, generator)
         ok_block = (rx == info).all(dim=-1)                           # [K, blocks]
-        ok = ok_block[:, :, None].expand(K, c.blocks, c.k).reshape(K, -1)[:, :b]
-        return rx.reshape(K, -1)[:, :b], ok
+        return rx.reshape(K, -1)[:, :b], _bit_flags(ok_block, c.k, b)
 
 
 class _PolarCodec:
