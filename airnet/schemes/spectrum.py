@@ -15,7 +15,7 @@ from airnet.side_info.protection import Design
 from airnet.side_info.sizing import NothingFits
 from airnet.training.pruning import MagnitudePruner, Pruner
 from airnet.training.spectrum import (LevelOptions, OrderedWidths, Spectrum, SpectrumLevel, SpectrumOptions,
-                                      spectrum_levels)
+                                      importance_ranking, nested_mask, spectrum_levels)
 
 __all__ = ["LevelOptions", "SpectrumOptions", "SpectrumScheme"]
 
@@ -51,12 +51,20 @@ class SpectrumScheme(AnalogScheme[SpectrumOptions]):
     def spectrum(self, design: Design) -> tuple[nn.Module, Spectrum]:
         """(trained shared model, its :class:`Spectrum`) for this budget (cached). Each level is sized beside its
         side information protected as ``design`` says for that level's SNR."""
+        return self.memoized("spectrum", design, lambda: self._spectrum(design))
+
+    def _spectrum(self, design: Design) -> tuple[nn.Module, Spectrum]:
         pruner = self.pruner(self.context.new_model())
+        mask_for = None
+        if not self.ordered:          # the level's mask priced at its exact code: the nested mask of the start model
+            ranking = importance_ranking(self.recipes.noise_injected(self.options.start_snr_db))
+            mask_for = lambda keep: nested_mask(ranking, keep)   # noqa: E731
         keeps = {}
         for lv in self.levels():
             try:
                 keeps[lv] = self.weights_that_fit(design.side_snr(lv.snr_db), lv.factor, pruner,
-                                                  self.level_bits() + state_bits(self.context.new_model()))
+                                                  self.level_bits() + state_bits(self.context.new_model()),
+                                                  mask_for=mask_for)
             except NothingFits:
                 keeps[lv] = 0                          # this level is off: its receivers get no model
         if not any(keeps.values()):
