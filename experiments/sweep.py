@@ -73,9 +73,12 @@ def entry(cfg: DictConfig) -> None:
 
 
 def alias(experiment: str) -> None:
-    """Run :func:`entry` with ``experiment=<experiment>`` unless the command line picks one."""
+    """Run :func:`entry` with ``experiment=<experiment>`` unless the command line picks one.
+
+    The override goes last: Hydra's parser takes the overrides as one run of positionals, so one placed before a
+    flag (``-m``, ``--cfg job``) would split them and the rest would be "unrecognized arguments"."""
     if not any(a.split("=", 1)[0].lstrip("+~") == "experiment" for a in sys.argv[1:]):
-        sys.argv.insert(1, f"experiment={experiment}")
+        sys.argv.append(f"experiment={experiment}")
     entry()
 
 

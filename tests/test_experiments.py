@@ -106,3 +106,25 @@ def test_parallel_multirun_with_joblib_merges_into_one_csv_and_resumes(tmp_path)
     rows = list(csv.DictReader(open(tmp_path / "multi" / "shared" / "results.csv")))
     assert sorted(float(row["snr_db"]) for row in rows) == [0.0, 10.0]
     assert (r.stdout + r.stderr).count("skipping 1 finished points") == 2
+
+
+def test_sweep_aliases_accept_every_flag_of_the_driver(tmp_path):
+    """experiments.snr_sweep / bandwidth_sweep add their experiment after the user's arguments, so -m, --cfg and
+    --help work as with the main driver (the override used to split Hydra's positionals: 'unrecognized arguments')."""
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[1]
+
+    def run(module, *args):
+        return subprocess.run([sys.executable, "-m", module, *args], cwd=root, capture_output=True, text=True,
+                              timeout=300)
+
+    multi = run("experiments.snr_sweep", "-m", "channel=awgn,rayleigh", "experiment.snr_db=[0]", "train.epochs=1",
+                "model=mlp", "experiment.num_realizations=2", f"hydra.sweep.dir={tmp_path}/multi",
+                f"cache_dir={tmp_path}/cache", "progress=false")
+    assert multi.returncode == 0, multi.stderr[-2000:]
+    assert sorted(p.name.split(",")[0] for p in (tmp_path / "multi").glob("channel=*")) == ["channel=awgn",
+                                                                                           "channel=rayleigh"]
+    job = run("experiments.bandwidth_sweep", "--cfg", "job")
+    assert job.returncode == 0 and "name: bandwidth_sweep" in job.stdout
+    assert run("experiments.snr_sweep", "--help").returncode == 0
