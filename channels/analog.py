@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from channels.base import Channel
+from channels.base import Channel, ChannelOutput
 from channels.power import pair_reals, power_scale, unpair_reals
 
 
@@ -20,7 +20,8 @@ def channel_uses(num_reals: int) -> int:
 
 
 def transmit_reals(x: torch.Tensor, channel: Channel, snr_db: float | torch.Tensor,
-                   generator: torch.Generator | None = None, check: bool = True) -> torch.Tensor:
+                   generator: torch.Generator | None = None, check: bool = True,
+                   pad_to: int | None = None) -> torch.Tensor:
     """Send reals through ``channel`` and undo the power normalization at the receiver.
 
     Input
@@ -33,6 +34,10 @@ def transmit_reals(x: torch.Tensor, channel: Channel, snr_db: float | torch.Tens
     generator : torch.Generator | None
     check : bool
         Raise on NaN/inf inputs (callers that already checked pass False).
+    pad_to : int, optional
+        Draw the channel as for ``pad_to >= m`` reals (zero symbols appended after power normalization, so they
+        change neither the scale nor the energy) and return the first ``m``: transmissions of different lengths
+        then see the same noise and fades symbol by symbol (common random numbers across schemes).
 
     Output
     ------
@@ -40,16 +45,17 @@ def transmit_reals(x: torch.Tensor, channel: Channel, snr_db: float | torch.Tens
         Equalized (ZF or MMSE, as the channel's receiver), de-normalized estimates.
     """
     x = _rows(x, check)
-    fast = channel.receive_reals(x, snr_db, generator)
-    if fast is not None:
-        return fast.to(x.dtype)
-    out, a, silent = _send(x, channel, snr_db, generator)
-    return _received(channel.equalize(out), a, silent, x)
+    if pad_to is None:
+        fast = channel.receive_reals(x, snr_db, generator)
+        if fast is not None:
+            return fast.to(x.dtype)
+    out, a, silent = _send(x, channel, snr_db, generator, pad_to)
+    return _received(_first(channel.equalize(out), x), a, silent, x)
 
 
 def transmit_reals_soft(x: torch.Tensor, channel: Channel, snr_db: float | torch.Tensor,
-                        generator: torch.Generator | None = None,
-                        equalize: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+                        generator: torch.Generator | None = None, equalize: bool = False,
+                        pad_to: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Send reals and return soft estimates with their precisions, for receivers that combine copies.
 
     A row that is all zeros (e.g. a sample after dead ReLUs) is not sent: it has no power to normalize, it costs
@@ -64,6 +70,8 @@ def transmit_reals_soft(x: torch.Tensor, channel: Channel, snr_db: float | torch
     generator : torch.Generator | None
     equalize : bool
         False: zero-forcing (unbiased) estimates. True: the channel's own equalizer (ZF or MMSE).
+    pad_to : int, optional
+        As :func:`transmit_reals`.
 
     Output
     ------
@@ -74,9 +82,9 @@ def transmit_reals_soft(x: torch.Tensor, channel: Channel, snr_db: float | torch
         :func:`channels.combining.combine`.
     """
     x = _rows(x, check=True)
-    out, a, silent = _send(x, channel, snr_db, generator)
-    est = _received(channel.equalize(out) if equalize else out.zf(), a, silent, x)
-    p = out.precision()
+    out, a, silent = _send(x, channel, snr_db, generator, pad_to)
+    est = _received(_first(channel.equalize(out) if equalize else out.zf(), x), a, silent, x)
+    p = _first(out.precision(), x)
     prec = unpair_reals(torch.complex(p, p), x.shape[-1]) * 2.0 * a.pow(2)
     return est, prec.to(x.dtype)
 
@@ -90,14 +98,26 @@ def _rows(x: torch.Tensor, check: bool) -> torch.Tensor:
     return x
 
 
-def _send(x: torch.Tensor, channel: Channel, snr_db, generator):
-    """Normalize, pair and send reals [B, m]: (channel output, scale [B, 1], silent rows [B, 1])."""
+def _send(x: torch.Tensor, channel: Channel, snr_db: float | torch.Tensor, generator: torch.Generator | None,
+          pad_to: int | None = None) -> tuple[ChannelOutput, torch.Tensor, torch.Tensor | None]:
+    """Normalize, pair and send reals [B, m] (as ``pad_to`` reals, zero-padded after normalization): (channel
+    output, scale [B, 1], silent rows [B, 1])."""
     a = power_scale(x, channel.signal_power)
     zero = a == 0                                       # all-zero rows: nothing to send, received as zeros
     silent: torch.Tensor | None = None
     if bool(zero.any()):
         a, silent = torch.where(zero, torch.ones_like(a), a), zero
-    return channel.observe(pair_reals(x * a), snr_db, generator), a, silent
+    symbols = pair_reals(x * a)
+    if pad_to is not None:
+        if pad_to < x.shape[-1]:
+            raise ValueError(f"pad_to={pad_to} is shorter than the {x.shape[-1]} reals sent")
+        symbols = torch.nn.functional.pad(symbols, (0, channel_uses(pad_to) - symbols.shape[-1]))
+    return channel.observe(symbols, snr_db, generator), a, silent
+
+
+def _first(z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The symbols [B, ceil(m/2)] of reals x [B, m] from a possibly padded [B, n] (a broadcast [1, n] too)."""
+    return z[..., :channel_uses(x.shape[-1])]
 
 
 def _received(z: torch.Tensor, a: torch.Tensor, silent: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:

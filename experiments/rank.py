@@ -36,6 +36,8 @@ def report(rows: list[dict[str, Any]], alpha: float = 0.05, out: TextIO = sys.st
                 parts.append("> " + ", ".join(r.better_than))
             if r.not_different_from:
                 parts.append("~ " + ", ".join(r.not_different_from))
+            if r.constant_vs:
+                parts.append("constant difference, untestable: " + ", ".join(r.constant_vs))
             print(f"  {i:>2}. {r.group:<{width}}  {e.mean:.3f} [{e.low:.3f}, {e.high:.3f}]  " + "; ".join(parts),
                   file=out)
 

@@ -201,3 +201,22 @@ def test_mrc_combining_on_rayleigh_matches_theory(copies):
     assert normalized == pytest.approx(1 / (copies - 1), rel=0.1)
     single = transmit_vector(w, ch, snr_db, 64, plan, g, combiner="average")  # equal weights lose the diversity
     assert ((single - w) ** 2).mean().item() > 1.5 * ((rx - w) ** 2).mean().item()
+
+
+@pytest.mark.parametrize("name", ["awgn", "rayleigh"])
+def test_padded_transmissions_of_different_lengths_share_their_draws(name):
+    """Common random numbers: with pad_to, reals 0..m of any transmission see the same noise and fades, whatever
+    its length, so paired comparisons across schemes pair the same channel draws."""
+    from channels import make_channel, transmit_reals
+    ch = make_channel(name, equalizer="zf")
+    w = torch.randn(3, 4000, generator=torch.Generator().manual_seed(0))
+    short, long = w[:, :1000], torch.cat([w[:, :1000], 2 * w[:, 1000:]], dim=1)
+
+    def normalized_error(x):
+        rx = transmit_reals(x, ch, 5.0, torch.Generator().manual_seed(9), pad_to=4000)
+        return ((rx - x) / x.pow(2).mean(dim=1, keepdim=True).sqrt())[:, :1000]
+
+    assert torch.allclose(normalized_error(short), normalized_error(long), rtol=1e-4, atol=1e-5)
+    unpadded = transmit_reals(short, ch, 5.0, torch.Generator().manual_seed(9)) - short     # rows shift
+    assert not torch.allclose((unpadded / short.pow(2).mean(dim=1, keepdim=True).sqrt())[1:],
+                              normalized_error(long)[1:], atol=1e-3)

@@ -266,3 +266,25 @@ def test_batchnorm_running_statistics_are_paid_side_information():
     digital = payload_side_info(make_pruner(net, "unstructured"), torch.ones(n, dtype=torch.bool), 10, state_bits(net))
     assert digital.parts["state"] == expected
     assert state_bits(build_model("cnn", (1, 8, 8), 10)) == 0              # the digits models have no buffers
+
+
+@pytest.mark.slow
+def test_common_draws_reduce_the_variance_of_a_paired_difference_on_fading(digits):
+    """Noise injection vs clean at one point on Rayleigh: with common draws (the sweep's generator per point) the
+    per-draw difference varies less than with independent draws (both networks lose the same weights in a fade)."""
+    import statistics
+    from conftest import make, recipes_and_options
+    from airnet.delivery.evaluation import accuracy_of_vectors
+    rec, opts = recipes_and_options("channel=rayleigh", "model=mlp", "model.kwargs.hidden=[32]", "train.epochs=6",
+                                    data=digits)
+    budget = rec.context.full_channel_uses
+    clean, ni = make("clean", rec, opts, budget), make("noise_injection", rec, opts, budget)
+
+    def accs(scheme, seed):
+        d = scheme.deliver(10.0, 256, torch.Generator().manual_seed(seed), 5.0)
+        return accuracy_of_vectors(d.model, d.vectors, digits.x_test, digits.y_test).tolist()
+
+    a = accs(ni, 1)
+    common = statistics.variance([x - y for x, y in zip(a, accs(clean, 1))])
+    independent = statistics.variance([x - y for x, y in zip(a, accs(clean, 2))])
+    assert common < 0.78 * independent            # below the 95 % range of a variance ratio at 255 / 255 dof

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from airnet.run.statistics import DRAWS_ESTIMATOR, SEEDS_ESTIMATOR, compare, estimate, holm, rank, t_quantile
+from airnet.run.statistics import (DRAWS_ESTIMATOR, SEEDS_ESTIMATOR, UNTESTABLE, compare, estimate, holm, rank,
+                                   t_quantile)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,7 +59,7 @@ def test_estimator_is_named():
 def test_paired_test_finds_a_real_difference_and_not_a_fake_one():
     rng = random.Random(1)
     a = rows_for(6, 32, rng, mean=0.80, scheme="a")
-    b = [dict(r, scheme="b", acc_mean=r["acc_mean"] - 0.05) for r in a]          # 5 points worse, every seed
+    b = [dict(r, scheme="b", acc_mean=r["acc_mean"] - 0.05 + rng.gauss(0, 0.005)) for r in a]   # 5 points worse
     c = [dict(r, scheme="c", acc_mean=r["acc_mean"] + rng.gauss(0, 0.01)) for r in a]
     assert compare(a, b)[1] < 0.001
     assert compare(a, c)[1] > 0.05
@@ -91,3 +92,37 @@ def test_rank_command_prints_each_point(tmp_path):
     assert out.stdout.count("bandwidth ratio 1, SNR") == 2
     first = out.stdout.split("SNR 0 dB")[1].splitlines()[1]
     assert "noise injection" in first and "> clean" in first
+
+
+def test_a_constant_difference_is_untestable_not_significant():
+    """Two schemes stuck at different constant outputs: the same difference in every seed has no variance, so it
+    gets no p-value (it used to be p = 0, 'significant' by construction) and sits outside the Holm family."""
+    import math
+    a = [dict(scheme="a", seed=s, acc_mean=0.30, acc_std=0.0, num_realizations=8) for s in range(3)]
+    b = [dict(r, scheme="b", acc_mean=0.10) for r in a]
+    diff, p, test = compare(a, b)
+    assert diff == pytest.approx(0.2) and math.isnan(p) and test.startswith(UNTESTABLE)
+    assert compare(a, [dict(r) for r in a])[1:] == (1.0, "identical seeds")
+    ranked = {r.group: r for r in rank({"a": a, "b": b})}
+    assert ranked["a"].constant_vs == ("b",) and not ranked["a"].better_than and not ranked["a"].not_different_from
+    one_a, one_b = [dict(a[0])], [dict(b[0])]                             # one seed, no spread over draws
+    assert math.isnan(compare(one_a, one_b)[1])
+
+
+def test_one_seed_with_common_draws_is_paired_over_the_draws():
+    """The same channel draws for both schemes (common random numbers): the paired test over draws sees a small
+    consistent gain that Welch's test over independent-looking samples cannot."""
+    rng = random.Random(3)
+    base = [rng.uniform(0.5, 0.9) for _ in range(32)]                        # draw-to-draw spread: the channel
+    gain = [x + 0.02 + rng.gauss(0, 0.005) for x in base]
+
+    def row(scheme, accs, shape="analog 6090 reals"):
+        m = sum(accs) / len(accs)
+        sd = (sum((x - m) ** 2 for x in accs) / (len(accs) - 1)) ** 0.5
+        return dict(scheme=scheme, seed=0, acc_mean=m, acc_std=sd, num_realizations=len(accs),
+                    acc_draws="/".join(f"{x:.6g}" for x in accs), draws_shape=shape)
+
+    paired = compare([row("b", gain)], [row("a", base)])
+    welch = compare([row("b", gain, "analog 100 reals")], [row("a", base)])   # other shapes: draws not common
+    assert paired[2] == "paired t over common draws" and paired[1] < 1e-6
+    assert welch[2] == "Welch t over draws" and welch[1] > 0.3

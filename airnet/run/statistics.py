@@ -6,9 +6,12 @@ both training variability and the draws' noise, which enters each seed's mean, a
 t-interval over the draws and says nothing about training variability; it is labeled so. The test set is the
 same for every row, so its sampling error (about ``sqrt(p(1-p)/N)``) is not in either interval: report ``N``.
 
-Two schemes are compared at a point by a paired t-test over seeds (the same seed shares data, teacher and
-channel draws' seeds), or Welch's t-test over draws with one seed; p-values are Holm-corrected over all pairs at
-that point.
+Two schemes are compared at a point by a paired t-test over seeds (the same seed shares data, teacher and, for
+transmissions of the same shape, the channel draws themselves: common random numbers, :func:`airnet.run.sweep.
+run_sweep`). With one seed, by a paired t-test over the common draws when both rows carry per-draw accuracies
+(``acc_draws``) of the same ``draws_shape``, else Welch's t-test over draws. A difference that is the same for
+every seed (or draw) has no variance to test against: it is reported as such (``p`` is NaN, "untestable"), never
+as p = 0. p-values are Holm-corrected over the testable pairs at that point.
 """
 from __future__ import annotations
 
@@ -69,27 +72,53 @@ def estimate(rows: Sequence[dict[str, Any]], level: float = 0.95) -> Estimate:
     return Estimate(m, m - half, m + half, 1, draws, DRAWS_ESTIMATOR)
 
 
+UNTESTABLE = "constant difference: untestable"
+
+
+def _paired(d: Sequence[float], name: str) -> tuple[float, float, str]:
+    """Paired t-test of the differences ``d``; a constant difference is untestable (NaN), equality is p = 1."""
+    from scipy import stats
+
+    m, sd = fmean(d), stdev(d)
+    if sd == 0:
+        return (m, 1.0, f"identical {name}") if m == 0 else (m, math.nan, f"{UNTESTABLE} ({name})")
+    t = m / (sd / math.sqrt(len(d)))
+    return m, float(2 * stats.t.sf(abs(t), len(d) - 1)), f"paired t over {name}"
+
+
+def common_draws(ra: dict[str, Any], rb: dict[str, Any]) -> tuple[list[float], list[float]] | None:
+    """The per-draw accuracies of two rows when their draws are common (same ``draws_shape`` and count), else None."""
+    da, db = str(ra.get("acc_draws") or ""), str(rb.get("acc_draws") or "")
+    shape_a, shape_b = ra.get("draws_shape") or None, rb.get("draws_shape") or None
+    if not da or not db or shape_a is None or shape_a != shape_b:
+        return None
+    xa, xb = [float(v) for v in da.split("/")], [float(v) for v in db.split("/")]
+    return (xa, xb) if len(xa) == len(xb) >= 2 else None
+
+
 def compare(a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]]) -> tuple[float, float, str]:
-    """(mean difference a - b, two-sided p-value, test name) for the rows of two schemes at one point."""
+    """(mean difference a - b, two-sided p-value, test name) for the rows of two schemes at one point.
+
+    The p-value is NaN when the difference is the same for every seed (or draw): there is no variance to test it
+    against (:data:`UNTESTABLE`), which is not significance.
+    """
     from scipy import stats
 
     sa = {int(r["seed"]): r for r in a}
     sb = {int(r["seed"]): r for r in b}
     common = sorted(set(sa) & set(sb))
     if len(common) >= 2:
-        d = [float(sa[s]["acc_mean"]) - float(sb[s]["acc_mean"]) for s in common]
-        sd = stdev(d)
-        if sd == 0:
-            return fmean(d), (1.0 if fmean(d) == 0 else 0.0), "paired t over seeds"
-        t = fmean(d) / (sd / math.sqrt(len(d)))
-        return fmean(d), float(2 * stats.t.sf(abs(t), len(d) - 1)), "paired t over seeds"
+        return _paired([float(sa[s]["acc_mean"]) - float(sb[s]["acc_mean"]) for s in common], "seeds")
     ra, rb = a[0], b[0]
+    draws = common_draws(ra, rb)
+    if draws is not None:
+        return _paired([x - y for x, y in zip(*draws)], "common draws")
     ma, mb = float(ra["acc_mean"]), float(rb["acc_mean"])
     va, vb = float(ra["acc_std"]) ** 2, float(rb["acc_std"]) ** 2
     ka, kb = int(ra["num_realizations"]), int(rb["num_realizations"])
     se2 = va / ka + vb / kb
     if se2 == 0:
-        return ma - mb, (1.0 if ma == mb else 0.0), "Welch t over draws"
+        return (ma - mb, 1.0, "identical draws") if ma == mb else (ma - mb, math.nan, f"{UNTESTABLE} (draws)")
     dof = se2 ** 2 / ((va / ka) ** 2 / max(ka - 1, 1) + (vb / kb) ** 2 / max(kb - 1, 1))
     t = (ma - mb) / math.sqrt(se2)
     return ma - mb, float(2 * stats.t.sf(abs(t), dof)), "Welch t over draws"
@@ -109,30 +138,38 @@ def holm(pvalues: Sequence[float]) -> list[float]:
 
 @dataclass(frozen=True)
 class Ranked:
-    """One scheme at one point: its estimate, and the schemes it differs from significantly."""
+    """One scheme at one point: its estimate, the schemes it differs from significantly, those it cannot be told
+    apart from, and those it differs from by the same amount in every seed (or draw): untestable, not a tie."""
 
     group: str
     estimate: Estimate
     better_than: tuple[str, ...]
     not_different_from: tuple[str, ...]
+    constant_vs: tuple[str, ...] = ()
 
 
 def rank(groups: dict[str, Sequence[dict[str, Any]]], alpha: float = 0.05) -> list[Ranked]:
-    """Rank the groups (scheme curves) of one point by mean, with Holm-corrected pairwise significance."""
+    """Rank the groups (scheme curves) of one point by mean, with Holm-corrected pairwise significance over the
+    testable pairs (a constant difference has no p-value and is listed apart)."""
     est = {g: estimate(rows) for g, rows in groups.items()}
     pairs = list(combinations(sorted(groups), 2))
     tests = [compare(groups[a], groups[b]) for a, b in pairs]
-    adjusted = holm([p for _, p, _ in tests])
+    testable = [i for i, (_, p, _) in enumerate(tests) if not math.isnan(p)]
+    adjusted = dict(zip(testable, holm([tests[i][1] for i in testable])))
     better: dict[str, list[str]] = {g: [] for g in groups}
     same: dict[str, list[str]] = {g: [] for g in groups}
-    for (a, b), (diff, _, _), p in zip(pairs, tests, adjusted):
-        if p < alpha:
+    constant: dict[str, list[str]] = {g: [] for g in groups}
+    for i, ((a, b), (diff, _, _)) in enumerate(zip(pairs, tests)):
+        if i not in adjusted:
+            constant[a].append(b)
+            constant[b].append(a)
+        elif adjusted[i] < alpha:
             better[a if diff > 0 else b].append(b if diff > 0 else a)
         else:
             same[a].append(b)
             same[b].append(a)
     order = sorted(groups, key=lambda g: -est[g].mean)
-    return [Ranked(g, est[g], tuple(sorted(better[g], key=order.index)), tuple(sorted(same[g], key=order.index)))
+    return [Ranked(g, est[g], *(tuple(sorted(x[g], key=order.index)) for x in (better, same, constant)))
             for g in order]
 
 

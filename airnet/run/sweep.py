@@ -83,8 +83,11 @@ def run_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Schem
     """Evaluate every point not yet in ``table``; write one CSV row per point (per training seed).
 
     Points run seed by seed, design by design, ratio by ratio, SNR by SNR, scheme by scheme. Each point's channel
-    draws come from a generator seeded by (seed, scheme, SNR, ratio[, design]), so results do not depend on which
-    points were already done.
+    draws come from a generator seeded by (seed, SNR, ratio[, design]), so results do not depend on which points
+    were already done, and the schemes of a point draw **common random numbers**: transmissions of the same shape
+    (``draws_shape`` in the CSV: the same number of analog reals, or the same digital stream and transport) see the
+    same noise and fades, draw by draw, so paired comparisons use paired draws (``acc_draws``: the per-draw
+    accuracies, :func:`airnet.run.statistics.compare`).
 
     Input
     -----
@@ -129,8 +132,8 @@ def run_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Schem
         if scheme is None:
             scheme = built[(p.seed, p.run.name, p.bandwidth_ratio)] = make_scheme(p.run.kind, s, r, p.run.options,
                                                                                   budget)
-        tags = ("eval", p.run.name, p.snr_db, p.bandwidth_ratio) + (() if p.design_snr_db is None
-                                                                     else ("design", p.design_snr_db))
+        tags = ("eval", p.snr_db, p.bandwidth_ratio) + (() if p.design_snr_db is None   # no scheme: common draws
+                                                        else ("design", p.design_snr_db))
         d = scheme.deliver(p.snr_db, num_realizations, s.generator(*tags), p.design_snr_db)
         if d.channel_uses > budget:
             raise RuntimeError(f"scheme {p.run.name} used {d.channel_uses} channel uses, budget is {budget}")
@@ -146,5 +149,6 @@ def run_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Schem
                        side_info_channel_uses=d.side_info_channel_uses, num_realizations=len(accs),
                        test_size=len(s.data.y_test), acc_mean=round(stats.mean, 6), acc_std=round(stats.std, 6),
                        acc_min=round(min(accs), 6), acc_max=round(max(accs), 6),
-                       delivered_fraction=round(delivered, 6), **d.info))
+                       delivered_fraction=round(delivered, 6), **d.info,
+                       acc_draws="/".join(f"{a:.6g}" for a in accs)))
     return [r for r in (table.get(**p.key()) for p in points) if r is not None]

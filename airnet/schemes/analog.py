@@ -94,8 +94,11 @@ class AnalogScheme(Scheme[O]):
         if model is None or fit is None:   # not one weight fits beside its side information: no model received
             return Delivery(model or ctx.new_model().eval(), torch.zeros(num_realizations, ctx.num_params), 0,
                             info={"params_sent": 0, "side_info_ok": 0.0, **protection})
-        vecs = transmit_vector(w, ctx.channel, snr_db, num_realizations, fit.plan, generator)
-        info = {**fit.info, **protection}
+        # every delivery of the point draws the channel as for the whole budget: common noise and fades, symbol
+        # by symbol, whatever the plan's length (common random numbers across schemes)
+        vecs = transmit_vector(w, ctx.channel, snr_db, num_realizations, fit.plan, generator,
+                               pad_to=2 * ctx.channel.symbols_in(self.budget))
+        info = {**fit.info, **protection, "draws_shape": f"analog, {self.budget} channel uses"}
         if not ctx.side_link.free:
             bits = torch.randint(0, 2, (num_realizations, fit.side.bits), generator=generator,
                                  device=generator.device).float()

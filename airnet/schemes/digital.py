@@ -133,7 +133,8 @@ class DigitalScheme(Scheme[D]):
         ok = transport.send(bits, ctx.channel, snr_db, generator)[1]
         side_bits = payload.side.bits if self.side_counted else 0
         side_uses = -(-side_bits * transport.channel_uses // max(1, transport.payload_bits))
-        info.update(params_sent=int(payload.mask.sum()), quant_bits=payload.bits, structure=payload.structure,
+        info.update(draws_shape=f"digital {stream} bits, {transport.describe()}",
+                    params_sent=int(payload.mask.sum()), quant_bits=payload.bits, structure=payload.structure,
                     payload_bits=stream,
                     bits_available=transport.payload_bits, side_info_parts=payload.side.describe(),
                     block_ok=round(float(ok.float().mean()), 6))
