@@ -35,6 +35,9 @@ if keras.backend.backend() != "torch":
                       f"keras); the active backend is {keras.backend.backend()!r}. See this module's docstring.")
 
 
+LAYER_KWARGS = ("name", "dtype", "trainable", "autocast")   # keras.layers.Layer's own arguments, not the channel's
+
+
 @keras.saving.register_keras_serializable(package="airnet")
 class ChannelLayer(keras.layers.Layer):
     """A noisy analog link as a Keras layer: real features [B, ...] -> received features [B, ...].
@@ -49,8 +52,10 @@ class ChannelLayer(keras.layers.Layer):
         Seed of the layer's own generator (None: nondeterministic).
     active_in_inference : bool
         A channel is not dropout: by default it is on in training and inference alike.
-    **channel_options
-        Keyword options of the channel (``block_length``, ``csi``, ``equalizer``, ...).
+    **options
+        Keras' own layer arguments (``name``, ``dtype``, ``trainable``, ``autocast``) and the keyword options of the
+        channel (``block_length``, ``csi``, ``equalizer``, ...). A saved model reloads with the same SNR, channel
+        options and seed (``keras.models.load_model``; the generator restarts from the seed).
 
     Input
     -----
@@ -63,8 +68,9 @@ class ChannelLayer(keras.layers.Layer):
     """
 
     def __init__(self, channel: str = "awgn", snr_db: float = 10.0, seed: int | None = None,
-                 active_in_inference: bool = True, **channel_options: Any) -> None:
-        super().__init__()
+                 active_in_inference: bool = True, **options: Any) -> None:
+        super().__init__(**{k: options.pop(k) for k in LAYER_KWARGS if k in options})
+        channel_options = options
         self.channel_name = channel
         self.channel_options = dict(channel_options)
         # the channel has no weights: kept out of Keras' tracking, which would wrap the nn.Module and hide its methods

@@ -61,3 +61,32 @@ def test_keras_layer_refuses_other_backends():
             "try:\n    import channels.keras\nexcept ImportError as e:\n    print('refused:', e)\n")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert "refused: channels.keras needs the torch backend" in r.stdout, r.stdout + r.stderr
+
+
+ROUND_TRIP = textwrap.dedent("""
+    import os, sys
+    os.environ["KERAS_BACKEND"] = "torch"
+    import keras, numpy as np, torch
+    from channels.keras import ChannelLayer
+
+    named = ChannelLayer("awgn", snr_db=5.0, name="chan", seed=3)      # Keras' own kwargs are not channel options
+    assert named.name == "chan" and named.channel_options == {}
+    inputs = keras.Input((16,))
+    code = keras.layers.Dense(8)(inputs)
+    noisy = ChannelLayer("rayleigh", snr_db=12.5, seed=7, block_length=4, equalizer="zf", name="link")(code)
+    model = keras.Model(inputs, keras.layers.Dense(4)(noisy))
+    path = os.path.join(sys.argv[1], "model.keras")
+    model.save(path)                                                   # before any call: the generator at its seed
+    loaded = keras.models.load_model(path)
+    layer = loaded.get_layer("link")
+    assert (layer.snr_db, layer.seed, layer.channel_options) == (12.5, 7, {"block_length": 4, "equalizer": "zf"})
+    x = torch.randn(32, 16, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(model(x), loaded(x))                            # same weights, same channel draws
+    print("ok")
+""")
+
+
+def test_keras_model_with_the_channel_layer_survives_save_and_load(tmp_path):
+    r = subprocess.run([sys.executable, "-c", ROUND_TRIP, str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0 and r.stdout.strip().endswith("ok"), r.stderr[-3000:]
