@@ -176,7 +176,7 @@ def test_cifar_loader_reads_local_pickles(tmp_path):
     (lambda: build_model("vgg", (1, 8, 8), 10), "vgg"),
     (lambda: transmit_vector(torch.ones(3, 2), make_channel("awgn"), 1.0), "1-D"),
     (lambda: transmit_vector(torch.ones(4), make_channel("awgn"), 1.0, plan=TransmissionPlan.full(5)), "5"),
-    (lambda: TrainSettings(epochs=-1, batch_size=64, lr=1e-3, weight_decay=0.0), "epochs=-1"),
+    (lambda: TrainSettings(epochs=-1, batch_size=64, lr=1e-3, weight_decay=0.0), "epochs must be in [0, inf), got -1"),
 ])
 def test_bad_inputs(call, msg):
     with pytest.raises((ValueError, FileNotFoundError)) as exc:

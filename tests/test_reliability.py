@@ -170,6 +170,19 @@ def _main(tmp_path, *overrides):
     ("progress=maybe", "progress must be true or false or 'auto', got 'maybe'"),
     ("data.name=imagenet", "data: unknown dataset 'imagenet'"),
     ("channel.equalizer=ml", "channel: unknown equalizer 'ml'"),
+    # each of these used to train for up to a minute and then crash, or run and score chance
+    ("scheme.pruning_kd.alpha=5", "scheme.pruning_kd: alpha must be in [0, 1], got 5.0"),
+    ("scheme.expansion.factor=0", "scheme.expansion: factor must be in [1, 31], got 0"),
+    ("scheme.expansion.factor=-2", "scheme.expansion: factor must be in [1, 31], got -2"),
+    ("scheme.uep.max_factor=64", "scheme.uep: max_factor must be in [2, 31], got 64"),
+    ("scheme.spectrum.levels=[{snr_db: 0, factor: 0}]", "scheme.spectrum.levels[0]: factor must be in [1, 31], got 0"),
+    ("scheme.digital_capacity.bits=[0]", "scheme.digital_capacity: bits must be in [1, 24], got 0"),
+    ("link.num_iter=0", "link: num_iter must be in [1, inf), got 0"),
+    ("link.error_probability=2", "link: error_probability must be in (0, 0.5], got 2.0"),
+    ("train.weight_decay=1e9", "train: weight_decay must be in [0, 1], got 1000000000.0"),
+    ("experiment.snr_db=[1e6]", "experiment.snr_db and design_snr_db must lie in [-60, 100] dB, got [1000000.0]"),
+    ("side_info.snr_db=1e9", "side_info.snr_db must be design or an SNR in [-60, 100] dB, got 1000000000.0"),
+    ("side_info.margin_db=-1", "side_info.margin_db must be in [0, 60] dB, got -1.0"),
 ])
 def test_bad_config_values_fail_before_training_naming_the_key(tmp_path, override, message):
     with pytest.raises(OptionError) as exc:

@@ -65,6 +65,17 @@ def build_options(cls: type[T], data: Mapping[str, Any] | None, where: str) -> T
         raise OptionError(f"{where}: {exc}") from exc
 
 
+def within(name: str, value: float, low: float | None = None, high: float | None = None,
+           low_open: bool = False) -> None:
+    """Raise ValueError naming ``name`` and ``value`` unless ``low <= value <= high`` (``low < value`` with
+    ``low_open``); for option dataclasses' ``__post_init__`` (:func:`build_options` adds the config path)."""
+    below = low is not None and (value <= low if low_open else value < low)
+    if below or (high is not None and value > high):
+        lo = "" if low is None else f"{'(' if low_open else '['}{low:g}, "
+        hi = "inf)" if high is None else f"{high:g}]"
+        raise ValueError(f"{name} must be in {lo or '(-inf, '}{hi}, got {value!r}")
+
+
 def options_dict(obj: Any) -> Any:
     """Plain JSON-able view of an options object (dataclasses -> dicts, tuples -> lists), for hashing and logs."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):

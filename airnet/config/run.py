@@ -40,6 +40,9 @@ class ExperimentOptions:
         bad = [r for r in self.bandwidth_ratio if not r > 0]
         if bad:
             raise OptionError(f"experiment.bandwidth_ratio must be positive, got {bad}")
+        extreme = [s for s in (*self.snr_db, *(d for d in self.design_snr_db if d is not None)) if not -60 <= s <= 100]
+        if extreme:
+            raise OptionError(f"experiment.snr_db and design_snr_db must lie in [-60, 100] dB, got {extreme}")
 
     @property
     def panel(self) -> str:

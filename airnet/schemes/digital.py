@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar
 import torch
 from torch import nn
 
+from airnet.config.options import within
 from airnet.delivery.evaluation import accuracy_of_vectors
 from airnet.digital.payload import Payload, build_payload, rank_payloads, validation_accuracy
 from airnet.digital.quantization import QuantizationNoise
@@ -45,6 +46,13 @@ class DigitalOptions:
     finetune_candidates: int
     qat: bool
     prune: PruneOptions
+
+    def __post_init__(self) -> None:
+        if not self.bits or not self.structures:
+            raise ValueError("bits and structures must each list at least one candidate")
+        for b in self.bits:
+            within("bits", b, 1, 24)
+        within("finetune_candidates", self.finetune_candidates, 1)
 
 
 D = TypeVar("D", bound=DigitalOptions)
@@ -167,6 +175,12 @@ class DigitalLDPCOptions(DigitalOptions):
     bits_per_symbol: int
     rate: float
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.bits_per_symbol not in (2, 4, 6, 8):
+            raise ValueError(f"bits_per_symbol must be 2, 4, 6 or 8 (QPSK..256-QAM), got {self.bits_per_symbol}")
+        within("rate", self.rate, 0, 0.95, low_open=True)
+
 
 @register_scheme("digital_ldpc")
 class DigitalLDPC(DigitalScheme[DigitalLDPCOptions]):
@@ -190,6 +204,10 @@ class DigitalAMCOptions(DigitalOptions):
     """Digital options plus ``validation_draws``: channel draws per candidate MCS on validation data."""
 
     validation_draws: int
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        within("validation_draws", self.validation_draws, 1)
 
 
 @register_scheme("digital_amc")

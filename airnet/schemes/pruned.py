@@ -17,7 +17,8 @@ from torch import nn
 from airnet.delivery.plan import layer_expansion_plan, uniform_expansion_plan
 from airnet.schemes.analog import AnalogScheme, Planned
 from airnet.schemes.base import register_scheme
-from airnet.side_info.bits import state_bits
+from airnet.config.options import within
+from airnet.side_info.bits import FACTOR_BITS, state_bits
 from airnet.side_info.protection import Design
 from airnet.training.pruning import Pruner, PruneOptions, make_pruner
 from airnet.training.uep import allocate_expansion, layer_sensitivity
@@ -113,6 +114,9 @@ class ExpansionOptions:
     factor: int
     prune: PruneOptions
 
+    def __post_init__(self) -> None:
+        within("factor", self.factor, 1, 2 ** FACTOR_BITS - 1)    # the side information codes 1..31 copies
+
 
 E = TypeVar("E", bound=ExpansionOptions)
 
@@ -149,6 +153,11 @@ class UEPOptions(ExpansionOptions):
 
     max_factor: int
     draws: int
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        within("max_factor", self.max_factor, self.factor, 2 ** FACTOR_BITS - 1)
+        within("draws", self.draws, 1)
 
 
 @register_scheme("uep")

@@ -15,6 +15,7 @@ import torch
 
 from channels import Channel
 from airnet.config.hashing import config_hash
+from airnet.config.options import within
 from airnet.config.run import SideInfoOptions
 from airnet.side_info.transports import (CRC_BITS, MCS, POLAR_BLOCK_BITS, CapacityTransport, FreeTransport,
                                          LDPCTransport, PolarConfig, PolarTransport, Transport, segment_bits,
@@ -43,6 +44,13 @@ class LinkOptions:
     selection_trials: int
     capacity_model: Literal["shannon", "normal"]
     error_probability: float
+
+    def __post_init__(self) -> None:
+        within("k_max", self.k_max, CRC_BITS + 12, 8448)          # NR base graph 1: 8,448 bits per code block
+        within("num_iter", self.num_iter, 1)
+        within("max_repetitions", self.max_repetitions, 1)
+        within("selection_trials", self.selection_trials, 1)
+        within("error_probability", self.error_probability, 0, 0.5, low_open=True)
 
 
 @dataclass(frozen=True)

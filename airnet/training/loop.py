@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from airnet.config.options import within
 from airnet.training.distillation import distillation_loss
 from airnet.zoo.params import ParamLayout, call_with_vector, check_model_data
 
@@ -27,9 +28,10 @@ class TrainSettings:
     weight_decay: float
 
     def __post_init__(self) -> None:
-        if self.epochs < 0 or self.batch_size < 1 or not self.lr > 0 or self.weight_decay < 0:
-            raise ValueError(f"bad training settings: epochs={self.epochs}, batch_size={self.batch_size}, "
-                             f"lr={self.lr}, weight_decay={self.weight_decay}")
+        within("epochs", self.epochs, 0)
+        within("batch_size", self.batch_size, 1)
+        within("lr", self.lr, 0, 1, low_open=True)
+        within("weight_decay", self.weight_decay, 0, 1)     # an L2 coefficient; above 1 the weights collapse
 
     def replace(self, **changes: Any) -> "TrainSettings":
         """These settings with ``changes`` (e.g. a fine-tuning phase's epochs and learning rate)."""

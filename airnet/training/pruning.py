@@ -12,6 +12,7 @@ from typing import Callable, Literal, Protocol
 import torch
 from torch import nn
 
+from airnet.config.options import within
 from airnet.side_info.mask_code import code_length, expected_code_length
 from airnet.zoo.params import load_vector, model_vector
 
@@ -145,6 +146,13 @@ class PruneOptions:
     assistants: tuple[float, ...]
 
     def __post_init__(self) -> None:
+        within("steps", self.steps, 1)
+        within("finetune_epochs", self.finetune_epochs, 0)
+        within("lr", self.lr, 0, 1, low_open=True)
+        within("temperature", self.temperature, 0, low_open=True)
+        within("alpha", self.alpha, 0, 1)
+        within("rigl_interval", self.rigl_interval, 1)
+        within("rigl_alpha", self.rigl_alpha, 0, 1, low_open=True)
         if self.method == "rigl" and self.structure != "unstructured":
             raise ValueError("method=rigl prunes single weights: it needs structure=unstructured")
         a = list(self.assistants)

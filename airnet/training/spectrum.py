@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from channels import Channel
+from airnet.config.options import within
 from airnet.delivery.plan import expansion_keep, uniform_expansion_plan
 from airnet.training.noise import ChannelNoise
 from airnet.zoo.params import model_vector
@@ -171,6 +172,10 @@ class LevelOptions:
     snr_db: float
     factor: int
 
+    def __post_init__(self) -> None:
+        within("factor", self.factor, 1, 31)                    # as the expansion factors' 5-bit code
+        within("snr_db", self.snr_db, -60, 100)
+
 
 @dataclass(frozen=True)
 class SpectrumOptions:
@@ -190,6 +195,15 @@ class SpectrumOptions:
     nesting: Literal["magnitude", "ordered_width"]
     sandwich_random: int
     inplace_distillation: bool
+
+    def __post_init__(self) -> None:
+        within("epochs", self.epochs, 0)
+        within("lr", self.lr, 0, 1, low_open=True)
+        within("temperature", self.temperature, 0, low_open=True)
+        within("alpha", self.alpha, 0, 1)
+        within("sandwich_random", self.sandwich_random, 0)
+        if not self.levels:
+            raise ValueError("levels must list at least one {snr_db, factor}")
 
 
 def _given(ranking: torch.Tensor | None) -> torch.Tensor:
