@@ -86,14 +86,19 @@ class Context:
         return model.to(self.device)
 
     @cached_property
+    def param_sizes(self) -> tuple[int, ...]:
+        """Entries of each parameter tensor of the model, in registration order (one model built, once)."""
+        return tuple(p.numel() for p in self.new_model().parameters())
+
+    @property
     def num_params(self) -> int:
         """Parameters of the model (the reals AirNet sends)."""
-        return sum(p.numel() for p in self.new_model().parameters())
+        return sum(self.param_sizes)
 
-    @cached_property
+    @property
     def num_layers(self) -> int:
         """Parameter tensors of the model (side information codes one header or copy count per tensor)."""
-        return sum(1 for _ in self.new_model().parameters())
+        return len(self.param_sizes)
 
     @property
     def full_channel_uses(self) -> int:

@@ -79,44 +79,42 @@ def _node(cfg: DictConfig, name: str) -> dict[str, Any]:
     return data
 
 
-def _parent(cfg: DictConfig, name: str, data: dict[str, Any]) -> str | None:
-    parent = data.get("extends")
-    if parent is None:
-        return None
-    if not isinstance(parent, str) or parent not in (cfg.get("scheme") or {}):
-        raise OptionError(f"scheme.{name}.extends must name another scheme's options (conf/scheme/<name>.yaml), "
-                          f"got {parent!r}")
-    return parent
+def _chain(cfg: DictConfig, name: str) -> list[tuple[str, dict[str, Any]]]:
+    """``(name, options)`` of scheme ``name``, then of the scheme it ``extends``, and so on to the root."""
+    chain = [(name, _node(cfg, name))]
+    while (parent := chain[-1][1].get("extends")) is not None:
+        child = chain[-1][0]
+        if not isinstance(parent, str) or parent not in (cfg.get("scheme") or {}):
+            raise OptionError(f"scheme.{child}.extends must name another scheme's options (conf/scheme/<name>.yaml), "
+                              f"got {parent!r}")
+        if parent in (n for n, _ in chain):
+            raise OptionError(f"scheme.{child}.extends: circular chain {' -> '.join([*(n for n, _ in chain), parent])}")
+        chain.append((parent, _node(cfg, parent)))
+    return chain
 
 
-def scheme_kind(cfg: DictConfig, name: str, _seen: tuple[str, ...] = ()) -> str:
+def scheme_kind(cfg: DictConfig, name: str) -> str:
     """The registered scheme behind ``name``: ``scheme.<name>.kind``, else ``name`` if registered, else the kind
     of the scheme it ``extends``; else ``name`` itself (an unknown scheme, reported by :func:`scheme_class`)."""
-    data = _node(cfg, name)
-    kind = data.get("kind")
-    if kind is not None:
-        if not isinstance(kind, str):
-            raise OptionError(f"scheme.{name}.kind must be a registered scheme name, got {kind!r}")
-        return kind
-    parent = _parent(cfg, name, data)
-    if name in SCHEMES or parent is None:
-        return name
-    if parent in _seen:
-        raise OptionError(f"scheme.{name}.extends: circular chain {' -> '.join((*_seen, name, parent))}")
-    return scheme_kind(cfg, parent, (*_seen, name))
+    chain = _chain(cfg, name)
+    for i, (n, data) in enumerate(chain):
+        kind = data.get("kind")
+        if kind is not None:
+            if not isinstance(kind, str):
+                raise OptionError(f"scheme.{n}.kind must be a registered scheme name, got {kind!r}")
+            return kind
+        if n in SCHEMES or i == len(chain) - 1:
+            return n
+    raise AssertionError("unreachable: the chain's last scheme returns")
 
 
-def scheme_values(cfg: DictConfig, name: str, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
+def scheme_values(cfg: DictConfig, name: str) -> dict[str, Any]:
     """The effective option values of scheme ``name``: its own keys over those of the scheme it ``extends``
     (mappings merged key by key), ``kind`` and ``extends`` removed."""
-    data = _node(cfg, name)
-    parent = _parent(cfg, name, data)
-    own = {k: v for k, v in data.items() if k not in ("kind", "extends")}
-    if parent is None:
-        return own
-    if parent in _seen or parent == name:
-        raise OptionError(f"scheme.{name}.extends: circular chain {' -> '.join((*_seen, name, parent))}")
-    return _merged(scheme_values(cfg, parent, (*_seen, name)), own)
+    values: dict[str, Any] = {}
+    for _, data in reversed(_chain(cfg, name)):
+        values = _merged(values, {k: v for k, v in data.items() if k not in ("kind", "extends")})
+    return values
 
 
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -70,6 +70,21 @@ def factor_bits(num_layers: int) -> int:
     return FACTOR_BITS * int(num_layers)
 
 
+def analog_parts(mask: int = 0, factor_layers: int = 0, state: int = 0,
+                 extra: Mapping[str, int] | None = None) -> dict[str, int]:
+    """The parts of an analog stream's side information: the scale, ``state`` bits, ``mask`` bits, a copy count
+    for each of ``factor_layers`` layers, and ``extra`` parts (zero parts are left out)."""
+    parts = {"scale": SCALE_BITS, "state": state, "mask": mask, "factors": factor_bits(factor_layers)}
+    return {**{k: v for k, v in parts.items() if v}, **(extra or {})}
+
+
+def payload_parts(num_layers: int, mask: int = 0, state: int = 0) -> dict[str, int]:
+    """The parts of a digital payload's side information: header (offset, step per layer), bit width, ``state``
+    bits and ``mask`` bits (zero parts are left out)."""
+    parts = {"header": quantization_header_bits(num_layers), "width": WIDTH_BITS, "state": state, "mask": mask}
+    return {k: v for k, v in parts.items() if v}
+
+
 def analog_side_info(model: nn.Module, plan: TransmissionPlan, pricing: MaskPricing,
                      extra: Mapping[str, int] | None = None) -> SideInfo:
     """Power scale, coded mask (if any weight is left out), per-layer copy counts (if any differs from 1) and
@@ -77,33 +92,19 @@ def analog_side_info(model: nn.Module, plan: TransmissionPlan, pricing: MaskPric
 
     Raises ValueError when copies vary inside a layer: the side information codes one count per layer.
     """
-    parts = {"scale": SCALE_BITS}
-    if state_bits(model):
-        parts["state"] = state_bits(model)
-    mask = plan.mask
-    if not bool(mask.all()):
-        parts["mask"] = pricing.mask_bits(mask)
+    factor_layers = 0
     if not plan.single_copy:
         fewest, most = layer_copies(model, plan)
         varying = torch.nonzero(fewest != most).flatten()
         if varying.numel():
             raise ValueError(f"copies vary inside layer {int(varying[0])}; the side information codes one count "
                              f"per layer")
-        parts["factors"] = factor_bits(int((most > 0).sum()))
-    return SideInfo({**parts, **(extra or {})})
+        factor_layers = int((most > 0).sum())
+    mask = 0 if bool(plan.mask.all()) else pricing.mask_bits(plan.mask)
+    return SideInfo(analog_parts(mask, factor_layers, state_bits(model), extra))
 
 
 def payload_side_info(pricing: MaskPricing, mask: torch.Tensor, num_layers: int, state: int = 0) -> SideInfo:
     """A digital payload's header (offset, step per layer), bit width, ``state`` bits (:func:`state_bits`), and
     coded mask (if any weight is left out)."""
-    parts = {"header": quantization_header_bits(num_layers), "width": WIDTH_BITS, **({"state": state} if state else {})}
-    if not bool(mask.all()):
-        parts["mask"] = pricing.mask_bits(mask)
-    return SideInfo(parts)
-
-
-def expected_payload_side_bits(pricing: MaskPricing, keep: int, num_params: int, num_layers: int,
-                               state: int = 0) -> int:
-    """:func:`payload_side_info`'s bits budgeted before the mask exists (the mask at its expected length)."""
-    mask = pricing.expected_mask_bits(keep) if keep < num_params else 0
-    return quantization_header_bits(num_layers) + WIDTH_BITS + state + mask
+    return SideInfo(payload_parts(num_layers, 0 if bool(mask.all()) else pricing.mask_bits(mask), state))

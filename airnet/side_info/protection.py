@@ -21,9 +21,9 @@ from airnet.side_info.transports import (CRC_BITS, MCS, POLAR_BLOCK_BITS, Capaci
                                          LDPCTransport, PolarConfig, PolarTransport, Transport, segment_bits,
                                          select_robust_mcs, select_robust_polar)
 
-SELECTION_K = 512
+SELECTION_K = 512          # longest code block simulated to pick a side-information MCS
+NR_POLAR_MAX_BITS = 1706   # the largest control payload NR codes with polar codes (UCI); LDPC above
 _SELECTIONS: dict[str, dict[str, Any]] = {}   # robust MCS / polar searches of this process, by their description
-NR_POLAR_MAX_BITS = 1706   # the largest control payload NR codes with polar codes (UCI); LDPC above  # longest code block simulated to pick a side-information MCS
 
 
 @dataclass(frozen=True)
@@ -82,16 +82,21 @@ class SideLink:
                  memo: Memo | None = None) -> None:
         self.channel, self.channel_key, self.options, self.link = channel, channel_key, options, link
         self.memo = memo
-        self._mcs: dict[tuple[float, int], MCS | None] = {}
-        self._polar: dict[tuple[float, int], PolarConfig | None] = {}
 
-    def _selected(self, name: list[Any], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """A configuration search's result: from this process (every search is seeded from ``name``, so equal
-        names give equal results), else the on-disk memo, else ``compute()``."""
-        key = config_hash(name)
-        if key not in _SELECTIONS:
-            _SELECTIONS[key] = self.memo.get(name, compute) if self.memo else compute()
-        return _SELECTIONS[key]
+    def _searched(self, kind: str, snr_db: float, k: int, seed: list[Any],
+                  search: Callable[[torch.Generator], list[Any] | None]) -> list[Any] | None:
+        """The result (a JSON list, or None) of the robust ``kind`` search for ``k``-bit blocks at ``snr_db``,
+        ``search(generator)`` with the generator seeded from ``seed``: from this process (equal descriptions give
+        equal results), else the on-disk memo, else computed."""
+        key = (round(float(snr_db), 6), int(k))
+        name = [f"robust_{kind}", self.channel_key, key, vars(self.link)]
+        h = config_hash(name)
+        if h not in _SELECTIONS:
+            def compute() -> dict[str, Any]:
+                return {kind: search(torch.Generator().manual_seed(int(config_hash([*seed, key]), 16) % 2 ** 62))}
+
+            _SELECTIONS[h] = self.memo.get(name, compute) if self.memo else compute()
+        return _SELECTIONS[h][kind]
 
     @property
     def free(self) -> bool:
@@ -132,18 +137,12 @@ class SideLink:
 
     def robust_polar(self, snr_db: float, k: int) -> PolarConfig | None:
         """Most efficient polar configuration whose ``selection_trials`` blocks of ``k`` bits all decode (cached)."""
-        key = (round(float(snr_db), 6), int(k))
-        if key not in self._polar:
-            def compute() -> dict[str, Any]:
-                g = torch.Generator().manual_seed(int(config_hash([self.channel_key, "polar", key]), 16) % 2 ** 62)
-                c = select_robust_polar(self.channel, snr_db, k, self.link.selection_trials,
-                                        self.link.max_repetitions, g)
-                return {"polar": None if c is None else [c.k, c.n, c.repetitions]}
+        def search(g: torch.Generator) -> list[Any] | None:
+            c = select_robust_polar(self.channel, snr_db, k, self.link.selection_trials, self.link.max_repetitions, g)
+            return None if c is None else [c.k, c.n, c.repetitions]
 
-            name = ["robust_polar", self.channel_key, key, vars(self.link)]
-            found = self._selected(name, compute)["polar"]
-            self._polar[key] = None if found is None else PolarConfig(*found)
-        return self._polar[key]
+        found = self._searched("polar", snr_db, k, [self.channel_key, "polar"], search)
+        return None if found is None else PolarConfig(*found)
 
     def ldpc_transport(self, bits: int, snr: float) -> LDPCTransport | None:
         """5G NR LDPC at the robust MCS for ``snr`` dB (repetition below MCS 0)."""
@@ -157,15 +156,10 @@ class SideLink:
 
     def robust_mcs(self, snr_db: float, k: int) -> MCS | None:
         """Most efficient MCS whose ``selection_trials`` blocks of ``k`` bits all decode at ``snr_db`` (cached)."""
-        key = (round(float(snr_db), 6), int(k))
-        if key not in self._mcs:
-            def compute() -> dict[str, Any]:
-                g = torch.Generator().manual_seed(int(config_hash([self.channel_key, key]), 16) % 2 ** 62)
-                m = select_robust_mcs(self.channel, snr_db, k, self.link.num_iter, self.link.selection_trials,
-                                      self.link.max_repetitions, g, self.link.early_stop)
-                return {"mcs": None if m is None else [m.index, m.bits_per_symbol, m.rate, m.repetitions]}
+        def search(g: torch.Generator) -> list[Any] | None:
+            m = select_robust_mcs(self.channel, snr_db, k, self.link.num_iter, self.link.selection_trials,
+                                  self.link.max_repetitions, g, self.link.early_stop)
+            return None if m is None else [m.index, m.bits_per_symbol, m.rate, m.repetitions]
 
-            name = ["robust_mcs", self.channel_key, key, vars(self.link)]
-            found = self._selected(name, compute)["mcs"]
-            self._mcs[key] = None if found is None else MCS(*found)
-        return self._mcs[key]
+        found = self._searched("mcs", snr_db, k, [self.channel_key], search)
+        return None if found is None else MCS(*found)

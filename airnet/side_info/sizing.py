@@ -15,8 +15,7 @@ from typing import Any, Callable
 import torch
 
 from airnet.delivery.plan import TransmissionPlan
-from airnet.side_info.bits import (SCALE_BITS, WIDTH_BITS, MaskPricing, SideInfo, expected_payload_side_bits,
-                                   factor_bits, quantization_header_bits)
+from airnet.side_info.bits import MaskPricing, SideInfo, analog_parts, payload_parts
 from airnet.side_info.protection import SideLink
 from airnet.side_info.search import largest_fitting
 from airnet.side_info.transports import Transport
@@ -48,16 +47,11 @@ def weights_that_fit(budget: int, num_params: int, num_layers: int, factor: int,
     training starts from: the trained mask differs little, and :func:`fit_plan` corrects with it), or at the
     pricing's expected length without it. Raises :class:`NothingFits` (naming ``who``) if not one weight fits.
     """
-    def mask_bits(keep: int) -> int:
-        if keep >= num_params:
-            return 0
-        return pricing.mask_bits(mask_for(keep)) if mask_for is not None else pricing.expected_mask_bits(keep)
-
     def fits(keep: int) -> bool:
         if keep < pricing.min_keep:
             return False
-        bits = SCALE_BITS + extra_bits + mask_bits(keep)
-        bits += factor_bits(num_layers) if factor > 1 else 0
+        mask = mask_price(pricing, keep, num_params, mask_for)
+        bits = sum(analog_parts(mask, num_layers if factor > 1 else 0).values()) + extra_bits
         transport = side_link.transport(bits, side_snr_db)
         if transport is None:
             return False
@@ -69,6 +63,15 @@ def weights_that_fit(budget: int, num_params: int, num_layers: int, factor: int,
         raise NothingFits(f"{who}: a budget of {budget} channel uses leaves no weight at expansion factor {factor} "
                           f"beside its side information protected for {side_snr_db} dB")
     return keep
+
+
+def mask_price(pricing: MaskPricing, keep: int, num_params: int,
+               mask_for: Callable[[int], torch.Tensor] | None = None) -> int:
+    """Bits of the mask that keeps ``keep`` of ``num_params`` weights: none for all of them, else the exact code of
+    ``mask_for(keep)`` when given, else the pricing's expected length."""
+    if keep >= num_params:
+        return 0
+    return pricing.mask_bits(mask_for(keep)) if mask_for is not None else pricing.expected_mask_bits(keep)
 
 
 def fit_plan(plan_for: Callable[[int], tuple[TransmissionPlan, dict[str, Any]] | None],
@@ -110,12 +113,9 @@ def codes_that_fit(bits_available: int, bits: int, num_params: int, num_layers: 
     def fits(keep: int) -> bool:
         if keep < pricing.min_keep:
             return False
-        if not side_counted:
-            side = 0
-        elif mask_for is not None and keep < num_params:
-            side = quantization_header_bits(num_layers) + WIDTH_BITS + state + pricing.mask_bits(mask_for(keep))
-        else:
-            side = expected_payload_side_bits(pricing, keep, num_params, num_layers, state)
+        side = 0
+        if side_counted:
+            side = sum(payload_parts(num_layers, mask_price(pricing, keep, num_params, mask_for), state).values())
         return keep * bits + side <= bits_available
 
     return largest_fitting(min(num_params, bits_available // bits), fits)

@@ -67,9 +67,13 @@ def mcs_ladder(max_repetitions: int) -> list[MCS]:
     """Every configuration from the most efficient to the most robust: table 2 from MCS 27 down to MCS 0,
     then MCS 0 with 2, 4, ... ``max_repetitions`` repetitions."""
     table = nr_mcs_table()
-    reps = [2 ** i for i in range(1, int(math.log2(max(1, max_repetitions))) + 1)]
     return sorted(table, key=lambda m: -m.efficiency) + [MCS(0, table[0].bits_per_symbol, table[0].rate, r)
-                                                         for r in reps]
+                                                         for r in repetition_steps(max_repetitions)]
+
+
+def repetition_steps(max_repetitions: int) -> list[int]:
+    """Repetitions below a code's lowest rate: 2, 4, ... up to ``max_repetitions``."""
+    return [2 ** i for i in range(1, int(math.log2(max(1, max_repetitions))) + 1)]
 
 
 @dataclass(frozen=True)
@@ -412,8 +416,8 @@ class PolarConfig:
         (at least this config's ``k``: a longer polar block at the same rate is no weaker)."""
         blocks = max(1, math.ceil(bits / POLAR_BLOCK_BITS))
         k = max(self.k, math.ceil(bits / blocks))
-        n = min(POLAR_N_MAX, 2 * math.ceil((k + polar_crc_bits(k)) / self.rate / 2))
-        return PolarConfig(k, max(n, 2 * math.ceil((k + polar_crc_bits(k) + 1) / 2)), self.repetitions, blocks)
+        n = min(POLAR_N_MAX, _even((k + polar_crc_bits(k)) / self.rate))
+        return PolarConfig(k, max(n, _even(k + polar_crc_bits(k) + 1)), self.repetitions, blocks)
 
 
 def polar_ladder(k: int, max_repetitions: int) -> list[PolarConfig]:
@@ -426,9 +430,14 @@ def polar_ladder(k: int, max_repetitions: int) -> list[PolarConfig]:
     while r > lowest:
         rates.append(r)
         r *= 0.8
-    ns = sorted({min(POLAR_N_MAX, 2 * math.ceil((k + crc) / r / 2)) for r in rates} | {POLAR_N_MAX})
-    reps = [2 ** i for i in range(1, int(math.log2(max(1, max_repetitions))) + 1)]
-    return [PolarConfig(k, n) for n in ns if n > k + crc] + [PolarConfig(k, POLAR_N_MAX, r) for r in reps]
+    ns = sorted({min(POLAR_N_MAX, _even((k + crc) / r)) for r in rates} | {POLAR_N_MAX})
+    return [PolarConfig(k, n) for n in ns if n > k + crc] + [PolarConfig(k, POLAR_N_MAX, r)
+                                                           for r in repetition_steps(max_repetitions)]
+
+
+def _even(coded_bits: float) -> int:
+    """Coded bits rounded up to a whole number of QPSK symbols."""
+    return 2 * math.ceil(coded_bits / 2)
 
 
 class PolarTransport:
