@@ -11,7 +11,7 @@ import platform
 
 import torch
 
-SUITES = ("channels", "noise_injection", "evaluation", "ldpc", "side_info", "jobs", "device")
+SUITES = ("channels", "noise_injection", "evaluation", "ldpc", "side_info", "entropy", "jobs", "device")
 
 
 def main() -> None:

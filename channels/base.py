@@ -209,6 +209,41 @@ class Channel(nn.Module):
         raise NotImplementedError(f"{type(self).__name__} defines no dispersion(); the normal approximation "
                                   f"needs it (use capacity_model=shannon)")
 
+    def codeword_rates(self, snr_db: float, uses: int, draws: int, generator: torch.Generator | None = None,
+                       chunk: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mutual information and dispersion of ``draws`` codewords of ``uses`` data symbols, each over its own
+        channel gains (Gaussian inputs, perfect receiver CSI): what decides whether one codeword decodes
+        (outage), unlike :meth:`capacity`, the ergodic mean over all gains.
+
+        Input
+        -----
+        snr_db : float
+        uses : int
+            Data symbols per codeword.
+        draws : int
+            Independent codewords.
+        generator : torch.Generator | None
+
+        Output
+        ------
+        rate : [draws], float64
+            ``mean log2(1 + |h|^2 SNR)`` over the codeword's symbols, bits per use.
+        dispersion : [draws], float64
+            ``mean V_awgn(|h|^2 SNR)``: the codeword's dispersion given its gains (normal approximation).
+        """
+        if self.csi != "perfect":
+            raise ValueError(f"codeword_rates needs perfect receiver CSI; {self.name} has csi={self.csi!r}")
+        snr = 10.0 ** (float(snr_db) / 10.0)
+        out_r, out_v = [], []
+        for start in range(0, int(draws), int(chunk)):
+            b = min(int(chunk), int(draws) - start)
+            h = self.gains(torch.Size([b, int(uses)]), generator, torch.complex64, torch.device("cpu"))
+            g = (torch.ones(b, 1, dtype=torch.float64) if h is None
+                 else h.abs().double().pow(2).expand(b, int(uses))) * snr
+            out_r.append(torch.log2(1.0 + g).mean(dim=1))
+            out_v.append(((1.0 - 1.0 / (1.0 + g) ** 2) / math.log(2.0) ** 2).mean(dim=1))
+        return torch.cat(out_r), torch.cat(out_v)
+
     def observe(self, x: torch.Tensor, snr_db: float | torch.Tensor,
               generator: torch.Generator | None = None) -> ChannelOutput:
         """Send symbols and return the raw observation, for receivers that combine several observations.

@@ -5,13 +5,16 @@ Everything a run needs is checked here, before any training, and every error nam
 Scheme variants: a ``conf/scheme/<variant>.yaml`` with ``extends: <parent>`` states only what differs from the
 parent; every other option is the parent's effective value, command-line overrides of the parent included. Its
 class is ``kind`` if given, else the variant's own name if a scheme is registered under it (``digital_ldpc``
-extends ``digital_capacity``'s options), else the parent's class.
+extends ``digital_capacity``'s options), else the parent's class. A variant may fix ``design_snr_db: <dB>``: its
+transmitter designs for that SNR whatever ``experiment.design_snr_db`` says (one broadcast design per variant,
+e.g. single-layer digital designed for the top, middle and bottom of a served range side by side).
 """
 from __future__ import annotations
 
 import dataclasses
 import importlib
 import logging
+import math
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -113,8 +116,23 @@ def scheme_values(cfg: DictConfig, name: str) -> dict[str, Any]:
     (mappings merged key by key), ``kind`` and ``extends`` removed."""
     values: dict[str, Any] = {}
     for _, data in reversed(_chain(cfg, name)):
-        values = _merged(values, {k: v for k, v in data.items() if k not in ("kind", "extends")})
+        values = _merged(values, {k: v for k, v in data.items() if k not in RESERVED})
     return values
+
+
+RESERVED = ("kind", "extends", "design_snr_db")    # scheme keys about the run, not options of the scheme's class
+
+
+def pinned_design(cfg: DictConfig, name: str) -> float | None:
+    """The fixed ``design_snr_db`` of scheme ``name`` or of the nearest scheme it extends that sets one (None:
+    the experiment's designs)."""
+    for n, data in _chain(cfg, name):
+        if "design_snr_db" in data:
+            value = data["design_snr_db"]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise OptionError(f"scheme.{n}.design_snr_db must be a finite number (dB), got {value!r}")
+            return float(value)
+    return None
 
 
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -202,5 +220,6 @@ def scheme_runs(cfg: DictConfig, exp: ExperimentOptions) -> list[SchemeRun]:
     for name in scheme_names(cfg, exp):
         opts = scheme_options(cfg, name)
         kind = scheme_kind(cfg, name)
-        runs.append(SchemeRun(name, kind, opts, config_hash([*common, kind, options_dict(opts)])))
+        pinned = pinned_design(cfg, name)
+        runs.append(SchemeRun(name, kind, opts, config_hash([*common, kind, options_dict(opts)]), pinned))
     return runs

@@ -64,6 +64,11 @@ FIGURES = (
                ("experiment.snr_db=[-5,0,5,10,15,20]", "experiment.bandwidth_ratio=[1.0]",
                 "experiment.design_snr_db=[null,10.0]", "experiment.schemes=[noise_injection]",
                 "baseline=digital")),
+    FigureSpec("broadcast", "Broadcast over 0-20 dB: analog, single-layer and layered digital",
+               "Every scheme serves the same range: analog designs for 5 dB with side information protected for "
+               "0 dB; single-layer adaptive digital designed for 0, 10 and 20 dB; layered digital (1/2/3 bits) "
+               "with layers for 0, 10 and 20 dB. Full bandwidth, side information counted.",
+               ("experiment=broadcast",)),
 )
 
 

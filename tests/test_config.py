@@ -216,3 +216,18 @@ def test_circular_and_unknown_parents_are_named(tmp_path):
         scheme_options(compose("scheme.uep.extends=nosuch"), "uep")
     with pytest.raises(OptionError, match="circular chain"):
         scheme_options(compose("+scheme.expansion.extends=uep"), "uep")
+
+
+def test_variants_may_pin_their_design_snr_and_the_sweep_runs_them_only_there():
+    from airnet.config.options import OptionError
+    from airnet.run.sweep import Point
+    from experiments.config import experiment_options, pinned_design, scheme_kind, scheme_runs
+    cfg = compose("experiment=broadcast")
+    runs = {r.name: r for r in scheme_runs(cfg, experiment_options(cfg))}
+    assert [runs[f"digital_amc_at_{d}"].design_snr_db for d in (0, 10, 20)] == [0.0, 10.0, 20.0]
+    assert runs["noise_injection"].design_snr_db is None and runs["digital_layered"].design_snr_db is None
+    assert scheme_kind(cfg, "digital_amc_at_20") == "digital_amc"
+    assert runs["digital_amc_at_0"].config_id == runs["digital_amc_at_20"].config_id   # same options; the key differs
+    assert Point(0, 20.0, 1.0, 5.0, runs["digital_amc_at_20"]).key()["design_snr_db"] == 20.0
+    with pytest.raises(OptionError, match=r"scheme\.digital_amc_at_0\.design_snr_db must be a finite number"):
+        pinned_design(compose("scheme.digital_amc_at_0.design_snr_db=high"), "digital_amc_at_0")

@@ -184,11 +184,12 @@ def test_payload_fits_counts_side_info_and_erases_failed_blocks(digits):
     torch.manual_seed(0)
     model = build_model("mlp", digits.input_shape, 10, hidden=(16,))
     pruner = make_pruner(model, "unstructured")
-    p = choose_payload(model, 2000, (2, 4, 8), {"unstructured": pruner}, digits.x_val, digits.y_val, True)
-    assert p.stream_bits(True) <= 2000 and int(p.mask.sum()) < 1210   # 1210 weights do not fit: pruned
+    p = choose_payload(model, 2000, (2, 4, 8), {"unstructured": pruner}, digits.x_val, digits.y_val, True, False)
+    assert p.coding is None and p.stream_bits(True) <= 2000 and int(p.mask.sum()) < 1210   # 1210 weights do not fit: pruned
     assert p.side.parts["header"] == 4 * 64 and p.side.parts["mask"] == pruner.mask_bits(p.mask)
     assert p.stream_bits(True) == p.side.bits + int(p.mask.sum()) * p.bits
-    free = choose_payload(model, 2000, (2, 4, 8), {"unstructured": pruner}, digits.x_val, digits.y_val, False)
+    free = choose_payload(model, 2000, (2, 4, 8), {"unstructured": pruner}, digits.x_val, digits.y_val, False,
+                          False)
     assert int(free.mask.sum()) * free.bits <= 2000 and int(free.mask.sum()) * free.bits > p.code_bits
     assert choose_payload(model, 100, (2, 4, 8), {"u": pruner}, digits.x_val, digits.y_val, True) is None  # header>100
     ok = torch.ones(2, p.stream_bits(True), dtype=torch.bool)
@@ -225,7 +226,7 @@ def test_amc_picks_a_more_efficient_mcs_at_higher_snr(digits):
     from airnet.schemes import make_scheme
     from conftest import recipes_and_options
     rec, opts = recipes_and_options("model=mlp", "model.kwargs.hidden=[16]", "train.epochs=5",
-                                    "+scheme.digital_amc.bits=[4]", "scheme.digital_amc.validation_draws=2",
+                                    "+scheme.digital_amc.bits=[4]", "scheme.digital_capacity.validation_draws=2",
                                     "+scheme.digital_amc.finetune=false", "link.k_max=1024", data=digits)
     amc = make_scheme("digital_amc", rec.context, rec, opts["digital_amc"], rec.context.full_channel_uses)
     picked = [amc.transport(snr)[0].seg.mcs for snr in (0.0, 10.0, 20.0)]

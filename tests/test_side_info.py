@@ -76,7 +76,7 @@ def counted(digits):
     return recipes_and_options("model=mlp", "model.kwargs.hidden=[32]", "train.epochs=4", "scheme.pruning_kd.steps=1",
                              "scheme.pruning_kd.finetune_epochs=2", "scheme.uep.draws=2", "scheme.spectrum.epochs=2",
                              "scheme.digital_capacity.bits=[2,4]", "scheme.digital_capacity.finetune=false",
-                             "scheme.digital_amc.validation_draws=2", "link.k_max=2048", "side_info.snr_db=design", "side_info.margin_db=0",
+                             "scheme.digital_capacity.validation_draws=2", "link.k_max=2048", "side_info.snr_db=design", "side_info.margin_db=0",
                              data=digits)
 
 

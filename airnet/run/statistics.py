@@ -182,10 +182,11 @@ def group_rows(rows: Iterable[dict[str, Any]], by: Sequence[str]) -> dict[tuple,
 
 
 def curve_label(row: dict[str, Any]) -> str:
-    """Legend name of a row's curve: the scheme's label, and its design when not matched."""
+    """Legend name of a row's curve: the scheme's label, and its design when not matched (unless the row carries
+    its own ``designs``, as layered broadcast does: its label names them)."""
     label = row.get("label") or str(row["scheme"]).replace("_", " ")
     matched = str(row.get("matched", "True")) == "True"
-    return label if matched else f"{label} (designed for {float(row['design_snr_db']):g} dB)"
+    return label if matched or row.get("designs") else f"{label} (designed for {float(row['design_snr_db']):g} dB)"
 
 
 def _val(v: Any) -> Any:

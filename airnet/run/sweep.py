@@ -43,12 +43,14 @@ def why_degenerate(d: Delivery, budget: int) -> str:
 @dataclass(frozen=True)
 class SchemeRun:
     """A scheme to evaluate: its name in the results, its registered ``kind`` (the same unless the config declares
-    a variant), typed options, and the config id its rows are stored under."""
+    a variant), typed options, the config id its rows are stored under, and a fixed design SNR (None: the
+    sweep's designs)."""
 
     name: str
     kind: str
     options: Any
     config_id: str
+    design_snr_db: float | None = None
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,9 @@ def run_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Schem
     """
     columns = dict(columns or {})
     points = [Point(seed, design, ratio, snr, run) for seed in seeds for design in design_snr_db
-              for ratio in bandwidth_ratio for snr in snr_db for run in schemes]
+              for ratio in bandwidth_ratio for snr in snr_db for run in schemes if run.design_snr_db is None]
+    points += [Point(seed, run.design_snr_db, ratio, snr, run) for seed in seeds for ratio in bandwidth_ratio
+               for snr in snr_db for run in schemes if run.design_snr_db is not None]     # one design: its own
     todo = [p for p in points if not table.has(**p.key())]
     if len(points) > len(todo):
         log.info("skipping %d finished points", len(points) - len(todo))

@@ -1,14 +1,22 @@
 """Digital separation baselines: prune + quantize to the bits a digital link carries, side information included.
 
-* ``digital_capacity``: an ideal code at the channel's capacity (Shannon, or the normal approximation; an upper
-  bound for any digital scheme). Designed for the design SNR: below it the rate exceeds the capacity and the
-  receiver gets nothing.
+* ``digital_capacity``: the separation bound. Two payloads, each fine-tuned the same way and sent with an ideal
+  code over the whole budget: its own (sized for the ideal code at the design SNR, its width chosen on validation
+  data) and the one ``digital_amc`` with the same options sends. Each point reports the one of higher test
+  accuracy over the point's draws (both see the same draws): a genie choice, so the row is an upper bound, not a
+  transmitter. On AWGN the code runs at ``log2(1 + SNR)``; on fading channels each codeword succeeds iff its own
+  mutual information carries it (outage, designed for ``link.error_probability``), or by the normal
+  approximation. What it bounds: ``digital_amc`` with the same options at every point, seed and draw set on AWGN
+  (its payload arrives error-free here, while LDPC can fail); on fading channels an ideal single codeword, which
+  a multi-block LDPC payload that loses some blocks can occasionally beat. Below the design SNR the rate exceeds
+  the capacity and the receiver gets nothing.
 * ``digital_ldpc``: one fixed MCS (by default rate 1/2, 16-QAM) over 5G NR LDPC, as a fixed-rate system.
 * ``digital_amc``: adaptive modulation and coding: at the design SNR the transmitter picks the NR MCS (QPSK to
   256-QAM, with repetition below MCS 0), bit width and pruning that maximize validation accuracy.
 
 All start from the best model the analog side has at their budget: pruned to the weights that fit and fine-tuned
-with KD from the clean teacher (``finetune``), optionally quantization-aware (``qat``).
+with KD from the clean teacher (``finetune``), quantization-aware at the payload's bit width (``qat``), and send
+entropy-coded codes (``entropy_coding``; :mod:`airnet.digital.entropy`).
 """
 from __future__ import annotations
 
@@ -24,7 +32,7 @@ from airnet.config.options import within
 from airnet.delivery.evaluation import accuracy_of_vectors
 from airnet.digital.payload import Payload, build_payload, rank_payloads, validation_accuracy
 from airnet.digital.quantization import QuantizationNoise
-from airnet.schemes.base import Delivery, Scheme, register_scheme
+from airnet.schemes.base import O, Delivery, Scheme, register_scheme
 from airnet.side_info.protection import LinkOptions
 from airnet.side_info.transports import MCS, CapacityTransport, LDPCTransport, Transport, mcs_ladder, segment_uses
 from airnet.training.pruning import PruneOptions, make_pruner
@@ -35,9 +43,10 @@ from airnet.training.recipes import QuantizationAware
 class DigitalOptions:
     """``bits``: candidate bit widths and ``structures``: candidate pruning structures (the best pair on
     validation data is used); ``finetune``: start from a model pruned to the digital budget and fine-tuned with KD
-    (else the clean model, pruned without retraining); ``finetune_candidates``: how many of the best candidates
-    (structure, bits, size) before fine-tuning are fine-tuned to pick from; ``qat``: fine-tune
-    quantization-aware; ``prune``: pruning
+    (else the clean model, pruned without retraining); ``finetune_candidates``: how many of each bit width's best
+    candidates (structure, size) before fine-tuning are fine-tuned to pick from; ``qat``: fine-tune
+    quantization-aware; ``entropy_coding``: entropy-code each layer's codes (tables counted as side information);
+    ``validation_draws``: channel draws per candidate configuration on validation data; ``prune``: pruning
     and fine-tuning options (``scheme.pruning_kd``; its ``structure`` is replaced by the chosen one)."""
 
     bits: tuple[int, ...]
@@ -45,6 +54,8 @@ class DigitalOptions:
     finetune: bool
     finetune_candidates: int
     qat: bool
+    entropy_coding: bool
+    validation_draws: int
     prune: PruneOptions
 
     def __post_init__(self) -> None:
@@ -53,17 +64,14 @@ class DigitalOptions:
         for b in self.bits:
             within("bits", b, 1, 24)
         within("finetune_candidates", self.finetune_candidates, 1)
+        within("validation_draws", self.validation_draws, 1)
 
 
 D = TypeVar("D", bound=DigitalOptions)
 
 
-class DigitalScheme(Scheme[D]):
-    """A payload on one transport that spans the whole budget (side information first, then codes)."""
-
-    @classmethod
-    def needs_units(cls, options: D) -> str | None:
-        return "structures" if "structured" in options.structures else None
+class OnTheLink(Scheme[O]):
+    """A scheme that sends bits over the digital PHY of ``conf/link/`` (shared with side information)."""
 
     @property
     def side_counted(self) -> bool:
@@ -79,6 +87,14 @@ class DigitalScheme(Scheme[D]):
         """Data symbols the budget holds (the channel's pilots take the rest)."""
         return self.context.channel.symbols_in(self.budget)
 
+
+class DigitalScheme(OnTheLink[D]):
+    """A payload on one transport that spans the whole budget (side information first, then codes)."""
+
+    @classmethod
+    def needs_units(cls, options: D) -> str | None:
+        return "structures" if "structured" in options.structures else None
+
     @abstractmethod
     def transport(self, design_snr_db: float) -> tuple[Transport | None, dict[str, Any]]:
         """The link configuration for the design SNR and extra CSV columns."""
@@ -89,7 +105,7 @@ class DigitalScheme(Scheme[D]):
         teacher = self.recipes.teacher()
         pruners = {s: make_pruner(teacher, s) for s in self.options.structures}
         return rank_payloads(teacher, bits_available, self.options.bits, pruners, self.context.data.x_val,
-                             self.context.data.y_val, self.side_counted)
+                             self.context.data.y_val, self.side_counted, self.options.entropy_coding)
 
     def proxy(self, bits_available: int) -> Payload | None:
         """The best candidate before fine-tuning (used to compare link configurations)."""
@@ -97,8 +113,12 @@ class DigitalScheme(Scheme[D]):
         return ranked[0][1] if ranked else None
 
     def payload(self, bits_available: int) -> tuple[nn.Module, Payload | None]:
-        """(model, payload) for ``bits_available``: the best of the top ``finetune_candidates`` candidates after
-        each is fine-tuned at its size (and bit width, with ``qat``), by validation accuracy."""
+        """(model, payload) for ``bits_available``: for every bit width, its best ``finetune_candidates``
+        candidates (structure and size, ranked on the clean model) are fine-tuned at their size (quantization-aware
+        at their width, with ``qat``); the best of them all on validation data is sent.
+
+        Widths are compared only after fine-tuning: ranked on the clean model, low widths look far worse than
+        they are after quantization-aware training (1 bit: chance before, the best choice at 0 dB after)."""
         return self.memoized("payload", bits_available, lambda: self._payload(bits_available))
 
     def _payload(self, bits_available: int) -> tuple[nn.Module, Payload | None]:
@@ -108,17 +128,24 @@ class DigitalScheme(Scheme[D]):
         best: tuple[nn.Module, Payload | None] = (teacher, ranked[0][1]) if ranked else (teacher, None)
         if ranked and self.options.finetune:
             best_acc = -1.0
-            for _, proxy in ranked[:self.options.finetune_candidates]:
+            per_width: dict[int, int] = {}
+            chosen = []
+            for _, proxy in ranked:                  # best first: the first candidates of each width
+                per_width[proxy.bits] = per_width.get(proxy.bits, 0) + 1
+                if per_width[proxy.bits] <= self.options.finetune_candidates:
+                    chosen.append(proxy)
+            for proxy in chosen:
                 keep = int(proxy.mask.sum())
                 payload: Payload | None
-                if keep == ctx.num_params:
+                if keep == ctx.num_params and not self.options.qat:
                     model, payload = teacher, proxy      # nothing pruned: the clean model is the start
                 else:
                     prune = replace(self.options.prune, structure=proxy.structure)
                     qat = QuantizationAware(proxy.bits, QuantizationNoise) if self.options.qat else None
                     model, mask = self.recipes.pruned(prune, keep, quantization=qat)
                     payload = build_payload(model, mask, proxy.bits, make_pruner(model, proxy.structure),
-                                            bits_available, self.side_counted, proxy.structure)
+                                            bits_available, self.side_counted, proxy.structure,
+                                            self.options.entropy_coding)
                 if payload is None:
                     continue
                 acc = validation_accuracy(model, payload, ctx.data.x_val, ctx.data.y_val, self.side_counted)
@@ -126,14 +153,25 @@ class DigitalScheme(Scheme[D]):
                     best, best_acc = (model, payload), acc
         return best
 
+    def configured(self, design_snr_db: float) -> tuple[Transport | None, nn.Module, Payload | None, dict[str, Any]]:
+        """(transport, model, payload, CSV columns) the transmitter sends for ``design_snr_db``."""
+        transport, info = self.transport(design_snr_db)
+        model, payload = self.payload(transport.payload_bits) if transport else (self.recipes.teacher(), None)
+        return transport, model, payload, dict(info)
+
     def deliver(self, snr_db: float, num_realizations: int, generator: torch.Generator,
                 design_snr_db: float | None = None) -> Delivery:
-        ctx = self.context
         design = float(snr_db if design_snr_db is None else design_snr_db)
-        transport, info = self.transport(design)
-        model, payload = self.payload(transport.payload_bits) if transport else (self.recipes.teacher(), None)
+        transport, model, payload, info = self.configured(design)
+        return self.send(transport, model, payload, info, snr_db, design, num_realizations, generator)
+
+    def send(self, transport: Transport | None, model: nn.Module, payload: Payload | None, info: dict[str, Any],
+             snr_db: float, design_snr_db: float, num_realizations: int, generator: torch.Generator) -> Delivery:
+        """Deliver ``payload`` on ``transport`` at the actual ``snr_db`` (nothing when either is None)."""
+        ctx = self.context
+        info = dict(info)
         if self.side_counted:            # side information travels first in the payload, at the payload's design
-            info["side_info_snr_db"] = design
+            info["side_info_snr_db"] = design_snr_db
         if transport is None or payload is None:
             return Delivery(model, torch.zeros(num_realizations, ctx.num_params), 0, info={**info, "params_sent": 0})
         stream = payload.stream_bits(self.side_counted)
@@ -143,7 +181,7 @@ class DigitalScheme(Scheme[D]):
         side_uses = -(-side_bits * transport.channel_uses // max(1, transport.payload_bits))
         info.update(draws_shape=f"digital {stream} bits, {transport.describe()}",
                     params_sent=int(payload.mask.sum()), quant_bits=payload.bits, structure=payload.structure,
-                    payload_bits=stream,
+                    payload_bits=stream, bits_per_weight=round(payload.bits_per_weight, 4),
                     bits_available=transport.payload_bits, side_info_parts=payload.side.describe(),
                     block_ok=round(float(ok.float().mean()), 6))
         return Delivery(model, payload.received(ok, self.side_counted),
@@ -152,16 +190,60 @@ class DigitalScheme(Scheme[D]):
 
 @register_scheme("digital_capacity")
 class DigitalCapacity(DigitalScheme[DigitalOptions]):
-    """Separation bound: an ideal code over the whole budget at the design SNR's capacity (or its normal
-    approximation, ``link.capacity_model``)."""
+    """Separation bound (see the module docstring): an ideal code over the whole budget, carrying whichever of its
+    own payload and ``digital_amc``'s scores higher on the test draws of the point (a genie: a bound, not a
+    transmitter)."""
 
     Options = DigitalOptions
 
-    def transport(self, design_snr_db: float) -> tuple[Transport | None, dict[str, Any]]:
+    def transport(self, design_snr_db: float) -> tuple[CapacityTransport, dict[str, Any]]:
+        return self.memoized("transport", design_snr_db, lambda: self._transport(design_snr_db))
+
+    def _transport(self, design_snr_db: float) -> tuple[CapacityTransport, dict[str, Any]]:
         link = self.link
         t = CapacityTransport.for_uses(self.context.channel, design_snr_db, self.symbols, link.capacity_model,
-                                       link.error_probability)
-        return t, {"link": link.capacity_model}
+                                       link.error_probability, link.capacity_fading, link.outage_draws)
+        return t, {"link": t.describe()}
+
+    def pool(self, design_snr_db: float) -> list[tuple[str, CapacityTransport, nn.Module, Payload | None]]:
+        """(source, ideal code, model, payload) for its own payload and ``digital_amc``'s (same options), each
+        coded at its own rate in the whole budget."""
+        def compute() -> list[tuple[str, CapacityTransport, nn.Module, Payload | None]]:
+            t, _ = self.transport(design_snr_db)
+            model, payload = self.payload(t.payload_bits)
+            out = [("own", t, model, payload)]
+            amc = DigitalAMC(self.context, self.recipes, self.options, self.budget)
+            amc_t, _ = amc.transport(design_snr_db)
+            if amc_t is not None:
+                out.append(("digital_amc", t, *amc.payload(amc_t.payload_bits)))
+            return [(src, code if p is None else code.carrying(p.stream_bits(self.side_counted)), m, p)
+                    for src, code, m, p in out]
+
+        return self.memoized("pool", design_snr_db, compute)
+
+    def configured(self, design_snr_db: float) -> tuple[Transport | None, nn.Module, Payload | None, dict[str, Any]]:
+        source, t, model, payload = self.pool(design_snr_db)[0]
+        return t, model, payload, {**self.transport(design_snr_db)[1], "payload_from": source}
+
+    def deliver(self, snr_db: float, num_realizations: int, generator: torch.Generator,
+                design_snr_db: float | None = None) -> Delivery:
+        """Every payload of the pool over the same draws; the one of higher mean test accuracy is the bound."""
+        ctx = self.context
+        design = float(snr_db if design_snr_db is None else design_snr_db)
+        state = generator.get_state()
+        best: tuple[float, Delivery] | None = None
+        scores = []
+        for source, t, model, payload in self.pool(design):
+            generator.set_state(state)
+            d = self.send(t, model, payload, {**self.transport(design)[1], "payload_from": source}, snr_db, design,
+                          num_realizations, generator)
+            acc = float(accuracy_of_vectors(d.model, d.vectors, ctx.data.x_test, ctx.data.y_test).mean())
+            scores.append(f"{source}:{acc:.4f}")
+            if best is None or acc > best[0]:
+                best = (acc, d)
+        assert best is not None                   # the pool always holds its own payload
+        best[1].info["bound_candidates"] = " ".join(scores)
+        return best[1]
 
     def label(self) -> str:
         model = "normal approximation" if self.link.capacity_model == "normal" else "Shannon"
@@ -199,26 +281,15 @@ class DigitalLDPC(DigitalScheme[DigitalLDPCOptions]):
         return f"digital: LDPC rate {rate}, {2 ** self.options.bits_per_symbol}-QAM"
 
 
-@dataclass(frozen=True)
-class DigitalAMCOptions(DigitalOptions):
-    """Digital options plus ``validation_draws``: channel draws per candidate MCS on validation data."""
-
-    validation_draws: int
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        within("validation_draws", self.validation_draws, 1)
-
-
 @register_scheme("digital_amc")
-class DigitalAMC(DigitalScheme[DigitalAMCOptions]):
+class DigitalAMC(DigitalScheme[DigitalOptions]):
     """Adaptive MCS: the NR configuration (with its payload) of best validation accuracy at the design SNR.
 
     Candidates run from the most efficient configuration below the capacity downwards; the search stops at the
     first one whose validation draws all decode (a more robust one carries fewer bits, so it cannot do better).
     """
 
-    Options = DigitalAMCOptions
+    Options = DigitalOptions
 
     def transport(self, design_snr_db: float) -> tuple[Transport | None, dict[str, Any]]:
         return self.memoized("transport", design_snr_db, lambda: self._search(design_snr_db))

@@ -34,7 +34,11 @@ class LinkOptions:
     ``early_stop``: stop BP once every block satisfies its parity checks (syndrome check, as real receivers do);
     ``max_repetitions``: repetitions of MCS 0 for SNRs below it; ``selection_trials``: code blocks simulated to
     pick a side-information MCS; ``capacity_model``: ``shannon`` or ``normal`` (finite-blocklength normal
-    approximation) for capacity links; ``error_probability``: block error target of the normal approximation.
+    approximation) for capacity links; ``error_probability``: block error target of the normal approximation,
+    and the outage target of the capacity bound on fading channels; ``capacity_fading``: how the capacity bound
+    decides a codeword on a fading channel: ``outage`` (each codeword by its own fades, designed for
+    ``error_probability`` outage from ``outage_draws`` draws) or ``ergodic`` (by the ergodic capacity: not a
+    bound for a codeword that spans few fades).
     """
 
     k_max: int
@@ -44,6 +48,8 @@ class LinkOptions:
     selection_trials: int
     capacity_model: Literal["shannon", "normal"]
     error_probability: float
+    capacity_fading: Literal["outage", "ergodic"]
+    outage_draws: int
 
     def __post_init__(self) -> None:
         within("k_max", self.k_max, CRC_BITS + 12, 8448)          # NR base graph 1: 8,448 bits per code block
@@ -51,6 +57,7 @@ class LinkOptions:
         within("max_repetitions", self.max_repetitions, 1)
         within("selection_trials", self.selection_trials, 1)
         within("error_probability", self.error_probability, 0, 0.5, low_open=True)
+        within("outage_draws", self.outage_draws, 1)
 
 
 @dataclass(frozen=True)

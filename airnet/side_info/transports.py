@@ -23,7 +23,7 @@ import torch
 
 from channels import Channel
 from channels.capacity import normal_approximation_bits, normal_approximation_error
-from airnet.side_info.search import smallest_passing
+from airnet.side_info.search import largest_fitting, smallest_passing
 
 log = logging.getLogger("airnet")
 CRC_BITS = 24          # NR code-block CRC; the receiver detects a wrong block and erases it
@@ -168,28 +168,49 @@ class FreeTransport:
 
 @dataclass
 class CapacityTransport:
-    """An ideal code for ``payload_bits`` in ``channel_uses`` (one block); see the module docstring."""
+    """An ideal code for ``payload_bits`` in ``channel_uses`` (one block); see the module docstring.
+
+    ``fading="ergodic"`` decides a codeword by the channel's ergodic capacity at the actual SNR;
+    ``fading="outage"`` by the mutual information of the codeword's own channel draw
+    (:meth:`channels.Channel.codeword_rates`; receivers without perfect CSI fall back to ergodic). On AWGN both
+    are ``log2(1 + SNR)``.
+    """
 
     payload_bits: int
     channel_uses: int
     model: str = "shannon"               # shannon | normal
-    error_probability: float = 1e-3      # target block error of the normal approximation (design)
+    error_probability: float = 1e-3      # design block error (normal approximation) / outage (fading="outage")
+    fading: str = "ergodic"              # ergodic | outage
 
     @classmethod
     def for_uses(cls, channel: Channel, design_snr_db: float, uses: int, model: str,
-                 error_probability: float) -> "CapacityTransport":
-        """The largest payload ``uses`` channel uses carry at the design SNR."""
+                 error_probability: float, fading: str = "ergodic", draws: int = 2000) -> "CapacityTransport":
+        """The largest payload ``uses`` channel uses carry at the design SNR: at the ergodic capacity, or with
+        ``fading="outage"`` the largest one whose outage probability over ``draws`` codeword draws (fixed seed)
+        is at most ``error_probability``."""
+        if fading == "outage" and _has_outage(channel) and uses > 0:
+            rate, disp = channel.codeword_rates(design_snr_db, uses, draws, torch.Generator().manual_seed(0))
+            if model == "shannon":
+                mi = torch.sort(rate * uses).values        # the codeword's information bits, ascending
+                bits = int(math.floor(float(mi[int(math.floor(error_probability * draws))])))
+            else:
+                def ok(k: int) -> bool:
+                    return sum(normal_approximation_error(float(r), float(v), uses, k)
+                               for r, v in zip(rate, disp)) / draws <= error_probability
+                bits = largest_fitting(int(float(rate.max()) * uses) + 1, ok)
+            return cls(bits, uses, model, error_probability, fading)
         c = channel.capacity(design_snr_db)
         if model == "shannon":
             bits = int(math.floor(uses * c))
         else:
             bits = normal_approximation_bits(c, channel.dispersion(design_snr_db), uses, error_probability)
-        return cls(bits, uses, model, error_probability)
+        return cls(bits, uses, model, error_probability, fading)
 
     @classmethod
     def for_bits(cls, channel: Channel, design_snr_db: float, bits: int, model: str,
                  error_probability: float) -> "CapacityTransport | None":
-        """The fewest channel uses that carry ``bits`` at the design SNR (None if the capacity is zero)."""
+        """The fewest channel uses that carry ``bits`` at the design SNR's ergodic capacity (None if the capacity
+        is zero)."""
         if bits <= 0:
             return cls(0, 0, model, error_probability)
         c = channel.capacity(design_snr_db)
@@ -205,19 +226,40 @@ class CapacityTransport:
             upper = max(upper + 1, int(upper * 1.02))
         return cls(bits, smallest_passing(lower, upper, carries), model, error_probability)
 
+    def carrying(self, bits: int) -> "CapacityTransport":
+        """The same code for a smaller payload of ``bits`` (a lower rate in the same channel uses)."""
+        return CapacityTransport(int(bits), self.channel_uses, self.model, self.error_probability, self.fading)
+
     def describe(self) -> str:
-        return self.model
+        return self.model + (", outage" if self.fading == "outage" else "")
+
+    def block_error(self, channel: Channel, snr_db: float, k: int, generator: torch.Generator,
+                    device: torch.device | None = None) -> torch.Tensor:
+        """Probability [k] that each of ``k`` independent codewords fails at ``snr_db`` (0 or 1 for Shannon)."""
+        if self.fading == "outage" and _has_outage(channel) and self.channel_uses > 0:
+            rate, disp = channel.codeword_rates(snr_db, self.channel_uses, k, generator)
+            if self.model == "shannon":
+                return (self.payload_bits > self.channel_uses * rate + 1e-9).double()
+            return torch.tensor([normal_approximation_error(float(r), float(v), self.channel_uses,
+                                                            self.payload_bits) for r, v in zip(rate, disp)])
+        c = channel.capacity(snr_db)
+        if self.model == "shannon":
+            p = 0.0 if self.payload_bits <= self.channel_uses * c + 1e-9 else 1.0
+        else:
+            p = normal_approximation_error(c, channel.dispersion(snr_db), self.channel_uses, self.payload_bits)
+        return torch.full((k,), p, dtype=torch.float64)
 
     def send(self, bits: torch.Tensor, channel: Channel, snr_db: float,
              generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         k = bits.shape[0]
-        c = channel.capacity(snr_db)
-        if self.model == "shannon":
-            p_err = 0.0 if self.payload_bits <= self.channel_uses * c + 1e-9 else 1.0
-        else:
-            p_err = normal_approximation_error(c, channel.dispersion(snr_db), self.channel_uses, self.payload_bits)
+        p_err = self.block_error(channel, snr_db, k, generator).to(bits.device)
         ok = torch.rand(k, generator=generator, device=bits.device) >= p_err
         return bits.clone(), ok[:, None].expand_as(bits).clone()
+
+
+def _has_outage(channel: Channel) -> bool:
+    """Whether the receiver has the CSI that codeword rates need (on AWGN they equal the capacity)."""
+    return channel.csi == "perfect"
 
 
 class LDPCTransport:

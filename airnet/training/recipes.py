@@ -30,15 +30,16 @@ from airnet.training.spectrum import (OrderedWidths, Spectrum, SpectrumLevel, Sp
                                       spectrum_levels)
 from airnet.zoo.params import ParamLayout, load_vector, model_vector
 
-QuantizerNoise = Callable[[int, torch.Tensor, torch.Tensor], WeightNoise]
+QuantizerNoise = Callable[[Any, torch.Tensor, torch.Tensor], WeightNoise]
 
 
 @dataclass(frozen=True)
 class QuantizationAware:
     """Quantization-aware fine-tuning at ``bits`` with the payload's quantizer: ``noise(bits, layer_of, mask)`` is
-    the straight-through quantization of the kept weights (:class:`airnet.digital.quantization.QuantizationNoise`)."""
+    the straight-through quantization of the kept weights (:class:`airnet.digital.quantization.QuantizationNoise`;
+    with a tuple of widths, :class:`airnet.digital.layered.NestedQuantizationNoise`, once for all of them)."""
 
-    bits: int
+    bits: int | tuple[int, ...]
     noise: QuantizerNoise
 
 
@@ -106,7 +107,8 @@ class Recipes:
         analog = snr_db is not None
         key = self.key(label="pruned", keep=keep, factor=factor, prune=options_dict(o),
                        channel=ctx.channel_cfg if analog else None, snr=snr_db,
-                       quant_bits=quantization.bits if quantization else None)
+                       quant_bits=(list(quantization.bits) if isinstance(quantization.bits, tuple)
+                                   else quantization.bits) if quantization else None)
 
         def build() -> Built:
             teacher = self.teacher()

@@ -1,0 +1,124 @@
+"""Planned contrasts: the comparisons a claim rests on, stated before looking, tested as one family.
+
+A contrast ``A - B`` is the paired difference of two schemes' accuracies over training seeds (the unit a claim
+generalizes over), at every point (bandwidth ratio, SNR, design) both have. The family is every contrast at every
+point; Holm's correction runs over that family only, not over every pair of curves. Each result carries its 95 %
+interval and the **detectable difference**: the smallest true difference this design (its seeds and the observed
+spread) would find with ``power`` at the family's corrected level. A difference that is not significant is
+"not resolved (detectable >= d)", never a tie.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from airnet.run.statistics import holm
+
+
+@dataclass(frozen=True)
+class ContrastResult:
+    """One planned contrast at one point.
+
+    ``mean``: mean paired difference A - B over ``seeds``; ``low``/``high``: its 95 % t interval; ``p``:
+    two-sided paired-t p-value; ``p_holm``: Holm-adjusted over the family; ``detectable``: smallest true
+    difference found with the requested power at the Bonferroni level of the family (NaN with under 2 seeds or
+    no spread); ``verdict``: ``"A > B"``, ``"B > A"``, ``"not resolved"`` or ``"untestable"`` (a constant
+    difference or one seed)."""
+
+    a: str
+    b: str
+    point: tuple[float, float, str]
+    seeds: int
+    mean: float
+    low: float
+    high: float
+    p: float
+    p_holm: float
+    detectable: float
+    verdict: str
+
+    def describe(self) -> str:
+        if self.verdict == "untestable":
+            return "untestable (" + ("one seed" if self.seeds < 2 else "the same difference in every seed") + ")"
+        if self.verdict == "not resolved":
+            return f"not resolved (detectable >= {self.detectable:.3f})"
+        return self.verdict
+
+
+def _design(row: dict[str, Any]) -> str:
+    return "matched" if str(row.get("matched", "True")) == "True" else f"{float(row['design_snr_db']):g} dB"
+
+
+def planned_contrasts(rows: Iterable[dict[str, Any]], contrasts: Sequence[tuple[str, str]], alpha: float = 0.05,
+                      power: float = 0.8) -> list[ContrastResult]:
+    """Test every contrast ``(A, B)`` at every point where both schemes have rows for two or more common seeds.
+
+    Input
+    -----
+    rows : iterable of result rows (``scheme``, ``seed``, ``bandwidth_ratio``, ``snr_db``, ``acc_mean``, and
+        ``matched`` / ``design_snr_db``)
+    contrasts : sequence of (A, B) scheme names, each tested as A - B
+    alpha : float
+        Family-wise error rate (Holm over all contrasts and points).
+    power : float
+        For the detectable difference.
+
+    Output
+    ------
+    : list of :class:`ContrastResult`, in contrast then point order
+    """
+    from scipy import stats
+
+    if not 0 < alpha < 1 or not 0 < power < 1:
+        raise ValueError(f"alpha and power must lie in (0, 1), got alpha={alpha}, power={power}")
+    table: dict[tuple[str, tuple[float, float, str]], dict[int, float]] = {}
+    for r in rows:
+        point = (float(r["bandwidth_ratio"]), float(r["snr_db"]), _design(r))
+        table.setdefault((str(r["scheme"]), point), {})[int(r["seed"])] = float(r["acc_mean"])
+    known = {s for s, _ in table}
+    missing = sorted({n for c in contrasts for n in c} - known)
+    if missing:
+        raise ValueError(f"no rows for scheme(s) {missing}; the file has {sorted(known)}")
+    raw = []
+    for a, b in contrasts:
+        points = sorted({p for s, p in table if s == a} & {p for s, p in table if s == b})
+        for point in points:
+            sa, sb = table[(a, point)], table[(b, point)]
+            seeds = sorted(set(sa) & set(sb))
+            d = [sa[s] - sb[s] for s in seeds]
+            raw.append((a, b, point, d))
+    testable = [i for i, (*_, d) in enumerate(raw) if len(d) >= 2 and _sd(d) > 0]
+    adjusted = dict(zip(testable, holm([_paired_p(raw[i][3]) for i in testable])))
+    m = max(1, len(testable))
+    out = []
+    for i, (a, b, point, d) in enumerate(raw):
+        n = len(d)
+        mean = sum(d) / n if n else math.nan
+        if i not in adjusted:
+            out.append(ContrastResult(a, b, point, n, mean, math.nan, math.nan, math.nan, math.nan, math.nan,
+                                      "untestable"))
+            continue
+        se = _sd(d) / math.sqrt(n)
+        half = float(stats.t.ppf(0.975, n - 1)) * se
+        detectable = (float(stats.t.ppf(1 - alpha / (2 * m), n - 1)) + float(stats.t.ppf(power, n - 1))) * se
+        p, ph = _paired_p(d), adjusted[i]
+        verdict = "not resolved" if ph >= alpha else (f"{a} > {b}" if mean > 0 else f"{b} > {a}")
+        out.append(ContrastResult(a, b, point, n, mean, mean - half, mean + half, p, ph, detectable, verdict))
+    return out
+
+
+def _sd(d: Sequence[float]) -> float:
+    if len(d) < 2:
+        return 0.0
+    mean = sum(d) / len(d)
+    return math.sqrt(sum((x - mean) ** 2 for x in d) / (len(d) - 1))
+
+
+def _paired_p(d: Sequence[float]) -> float:
+    from scipy import stats
+
+    n = len(d)
+    t = (sum(d) / n) / (_sd(d) / math.sqrt(n))
+    return float(2 * stats.t.sf(abs(t), n - 1))

@@ -1,0 +1,59 @@
+"""Planned contrasts of a results CSV, as a Markdown table: one family, Holm within it, detectable differences.
+
+    python -m experiments.contrasts results.csv pruning_kd_structured-digital_amc noise_injection-digital_amc
+        [--alpha 0.05] [--power 0.8]
+
+Each ``A-B`` is tested as the paired difference over training seeds at every point both schemes have
+(:mod:`airnet.run.contrasts`). Name the contrasts before looking at the results: that is what makes them planned.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from airnet.run.contrasts import ContrastResult, planned_contrasts
+
+
+def markdown(results: list[ContrastResult], out: TextIO = sys.stdout) -> None:
+    """Print one row per contrast and point."""
+    print("| contrast | ratio | SNR (dB) | design | seeds | mean diff | 95 % interval | p (Holm) | verdict |",
+          file=out)
+    print("|---|---|---|---|---|---|---|---|---|", file=out)
+    for r in results:
+        ratio, snr, design = r.point
+        interval = "n/a" if r.verdict == "untestable" else f"[{r.low:+.3f}, {r.high:+.3f}]"
+        p = "n/a" if r.verdict == "untestable" else f"{r.p_holm:.3g}"
+        print(f"| {r.a} - {r.b} | {ratio:g} | {snr:g} | {design} | {r.seeds} | {r.mean:+.3f} | {interval} | {p} | "
+              f"{r.describe()} |", file=out)
+
+
+def parse_contrast(text: str) -> tuple[str, str]:
+    parts = text.split("-")
+    if len(parts) != 2 or not all(parts):
+        raise argparse.ArgumentTypeError(f"a contrast is A-B (two scheme names), got {text!r}")
+    return parts[0], parts[1]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("csv", type=Path, help="results.csv of a sweep")
+    ap.add_argument("contrasts", nargs="+", type=parse_contrast, help="A-B scheme pairs, tested as A minus B")
+    ap.add_argument("--alpha", type=float, default=0.05, help="family-wise error rate (Holm)")
+    ap.add_argument("--power", type=float, default=0.8, help="power for the detectable difference")
+    args = ap.parse_args(argv)
+    if not args.csv.is_file():
+        ap.error(f"no such results file: {args.csv}")
+    with open(args.csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    try:
+        results = planned_contrasts(rows, args.contrasts, args.alpha, args.power)
+    except ValueError as exc:
+        ap.error(str(exc))
+    markdown(results)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Planned contrasts: paired t over seeds equal scipy's, Holm over the family only, detectable sizes, untestable."""
+import math
+
+import pytest
+from scipy import stats
+
+from airnet.run.contrasts import planned_contrasts
+
+
+def rows_for(values, snr, scheme, ratio=0.5):
+    return [dict(scheme=scheme, seed=s, bandwidth_ratio=ratio, snr_db=snr, matched="True", design_snr_db=snr,
+                 acc_mean=v) for s, v in enumerate(values)]
+
+
+def test_paired_contrast_matches_scipy_and_holm_runs_over_the_family_only():
+    b0, b1 = [0.50, 0.61, 0.55, 0.58], [0.70, 0.72, 0.69, 0.75]
+    a0 = [x + d for x, d in zip(b0, [0.10, 0.12, 0.08, 0.11])]       # clearly better
+    a1 = [x + d for x, d in zip(b1, [0.01, -0.02, 0.03, 0.0])]      # not resolved
+    rows = rows_for(a0, 0, "A") + rows_for(b0, 0, "B") + rows_for(a1, 10, "A") + rows_for(b1, 10, "B") \
+        + rows_for([0.9] * 4, 0, "C") + rows_for([0.3] * 4, 10, "C")          # not in the family: no effect on it
+    res = planned_contrasts(rows, [("A", "B")])
+    assert [r.point[1] for r in res] == [0.0, 10.0]
+    p = [stats.ttest_rel(a0, b0).pvalue, stats.ttest_rel(a1, b1).pvalue]
+    assert [r.p for r in res] == pytest.approx(p, rel=1e-12)
+    small, large = sorted(p)
+    assert [r.p_holm for r in res] == pytest.approx([min(1, 2 * small), max(min(1, 2 * small), large)], rel=1e-12)
+    d = [x - y for x, y in zip(a0, b0)]
+    lo, hi = stats.t.interval(0.95, 3, loc=sum(d) / 4, scale=stats.sem(d))
+    assert (res[0].low, res[0].high) == pytest.approx((lo, hi), rel=1e-12)
+    assert res[0].verdict == "A > B" and res[1].verdict == "not resolved"
+    d1 = [x - y for x, y in zip(a1, b1)]
+    expected = (stats.t.ppf(1 - 0.05 / 4, 3) + stats.t.ppf(0.8, 3)) * stats.sem(d1)
+    assert res[1].detectable == pytest.approx(expected, rel=1e-12)
+    assert res[1].describe() == f"not resolved (detectable >= {expected:.3f})"
+
+
+def test_constant_differences_and_single_seeds_are_untestable_not_ties():
+    rows = rows_for([0.1, 0.1, 0.1], 0, "A") + rows_for([0.1, 0.1, 0.1], 0, "B") \
+        + rows_for([0.5], 5, "A") + rows_for([0.4], 5, "B")
+    res = planned_contrasts(rows, [("A", "B")])
+    assert [r.verdict for r in res] == ["untestable", "untestable"]
+    assert "every seed" in res[0].describe() and "one seed" in res[1].describe()
+    assert math.isnan(res[0].p_holm)
+
+
+def test_unknown_schemes_and_bad_levels_are_named():
+    rows = rows_for([0.1, 0.2], 0, "A")
+    with pytest.raises(ValueError, match=r"no rows for scheme\(s\) \['Z'\]"):
+        planned_contrasts(rows, [("A", "Z")])
+    with pytest.raises(ValueError, match="alpha and power"):
+        planned_contrasts(rows, [("A", "A")], alpha=1.5)
+
+
+def test_cli_prints_a_markdown_row_per_contrast_and_point(tmp_path, capsys):
+    import csv
+    from experiments.contrasts import main
+    rows = rows_for([0.6, 0.7, 0.65], 0, "a_x") + rows_for([0.5, 0.52, 0.49], 0, "b_y")
+    path = tmp_path / "results.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    main([str(path), "a_x-b_y"])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("| contrast |") and out[2].startswith("| a_x - b_y | 0.5 | 0 | matched | 3 | +0.147 |")
