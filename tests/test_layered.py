@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from airnet.digital.layered import LayeredPayload, NestedQuantizationNoise, dequantize_at
+from airnet.digital.layered import LayeredPayload, dequantize_at
 from airnet.digital.quantization import quantize
 from airnet.side_info.bits import SideInfo
 
@@ -44,13 +44,15 @@ def test_prefix_decoding_keeps_each_weight_at_the_longest_decoded_prefix():
     assert torch.allclose(rx[2, 2:], full[2:]) and torch.count_nonzero(rx[3]) == 0
 
 
-def test_nested_noise_cycles_through_the_widths_with_a_straight_through_gradient():
+def test_training_once_for_all_widths_has_one_straight_through_view_per_width():
+    from airnet.digital.layered import nested_quantization
     w, q = quantized(n=100)
-    noise = NestedQuantizationNoise((1, 3, 8), q.layer_of, torch.ones(100, dtype=torch.bool))
+    views = nested_quantization((1, 3, 8), q.layer_of, torch.ones(100, dtype=torch.bool))
     x = w.clone().requires_grad_(True)
-    outs = [noise(x) for _ in range(3)]
+    outs = [v.noise(x) for v in views]
     levels = [len(torch.unique(torch.round(o[:50].detach(), decimals=4))) for o in outs]   # w + (t - w): rounding
     assert levels[0] <= 2 and levels[1] <= 8 and levels[2] > 8
+    assert torch.allclose(outs[2].detach(), quantize(w, q.layer_of, 8, 2).dequantize().float(), atol=1e-6)
     outs[0].sum().backward()
     assert torch.equal(x.grad, torch.ones(100))
 

@@ -163,15 +163,17 @@ def code_layer(codes: np.ndarray, bits: int) -> LayerCode:
     return best
 
 
-def code_layers(codes: torch.Tensor, layer_of: torch.Tensor, bits: int, num_layers: int) -> tuple[LayerCode, ...]:
-    """:func:`code_layer` for every layer (codes [n] long, layer_of [n] long): one :class:`LayerCode` per layer,
-    in layer order (layers without weights cost nothing)."""
+def code_layers(codes: torch.Tensor, layer_of: torch.Tensor, bits: int | torch.Tensor,
+                num_layers: int) -> tuple[LayerCode, ...]:
+    """:func:`code_layer` for every layer (codes [n] long, layer_of [n] long; ``bits`` one width or [L]): one
+    :class:`LayerCode` per layer, in layer order (layers without weights cost nothing)."""
     c = codes.cpu().numpy()
     lay = layer_of.cpu().numpy()
+    widths = torch.as_tensor(bits).expand(int(num_layers)).tolist() if num_layers else []
     out = []
     for layer in range(int(num_layers)):
         sel = c[lay == layer]
-        out.append(LayerCode("fixed", 0, 0, 0) if sel.size == 0 else code_layer(sel, bits))
+        out.append(LayerCode("fixed", 0, 0, 0) if sel.size == 0 else code_layer(sel, int(widths[layer])))
     return tuple(out)
 
 

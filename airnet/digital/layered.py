@@ -4,7 +4,8 @@ Weights are quantized once at the top width ``B`` (per-layer min-max, :func:`air
 Layer ``i`` carries, for every sent weight, bit planes ``widths[i-1] .. widths[i] - 1`` of its code, most
 significant first, so a receiver holding the first ``i`` layers knows each code's top ``widths[i-1]`` bits and
 reconstructs the centre of that coarser cell: a uniform quantizer with ``2^(B - w)`` times the step. Training
-with :class:`NestedQuantizationNoise` (once for all widths) makes every prefix a good network.
+once for all widths (:func:`nested_quantization`: every width's network in every step) makes every prefix a good
+network.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import torch
 
 from airnet.digital.quantization import Quantized, quantize
 from airnet.side_info.bits import SideInfo
+from airnet.training.loop import View
 
 
 def dequantize_at(q: Quantized, widths: torch.Tensor) -> torch.Tensor:
@@ -37,25 +39,27 @@ def dequantize_at(q: Quantized, widths: torch.Tensor) -> torch.Tensor:
 
 
 class NestedQuantizationNoise:
-    """Quantization-aware training for every width at once: ``w [n] -> w`` with the kept entries replaced by their
-    reconstruction from the top ``widths[t mod len(widths)]`` bits of a ``max(widths)``-bit code, cycling through
-    the widths at every call (one per training step), straight-through gradient."""
+    """Straight-through quantization of the kept weights to the top ``width`` bits of a ``top``-bit code (per-layer
+    min-max, as the payload): ``w [n] -> w`` with the kept entries replaced by their reconstruction."""
 
-    def __init__(self, widths: tuple[int, ...], layer_of: torch.Tensor, mask: torch.Tensor) -> None:
-        self.widths = tuple(int(w) for w in widths)
-        self.top = max(self.widths)
+    def __init__(self, width: int, top: int, layer_of: torch.Tensor, mask: torch.Tensor) -> None:
+        self.width, self.top = int(width), int(top)
         self.layer_of, self.mask = layer_of, mask
         self.num_layers = int(layer_of.max()) + 1 if layer_of.numel() else 0
-        self.calls = 0
 
     def __call__(self, w: torch.Tensor) -> torch.Tensor:
-        width = self.widths[self.calls % len(self.widths)]
-        self.calls += 1
         wd = w.detach()
         q = quantize(wd[self.mask], self.layer_of[self.mask], self.top, self.num_layers)
         target = wd.clone()
-        target[self.mask] = dequantize_at(q, torch.full_like(q.codes, width)).to(w.dtype)
+        target[self.mask] = dequantize_at(q, torch.full_like(q.codes, self.width)).to(w.dtype)
         return w + (target - wd)
+
+
+def nested_quantization(widths: tuple[int, ...], layer_of: torch.Tensor, mask: torch.Tensor) -> list[View]:
+    """Training once for all widths: one view per width, each the network its receivers get (the loss is their
+    mean at every step, as any-precision training does)."""
+    top = max(widths)
+    return [View(mask, NestedQuantizationNoise(w, top, layer_of, mask)) for w in widths]
 
 
 @dataclass

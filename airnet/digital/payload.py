@@ -21,7 +21,7 @@ from torch import nn
 from airnet.delivery.evaluation import accuracy_of_vectors
 from airnet.digital.entropy import LayerCode, code_layers
 from airnet.digital.quantization import Quantized, quantize
-from airnet.side_info.bits import SideInfo, payload_side_info, state_bits
+from airnet.side_info.bits import WIDTH_BITS, SideInfo, payload_side_info, state_bits
 from airnet.side_info.search import largest_fitting
 from airnet.side_info.sizing import codes_that_fit
 from airnet.training.pruning import Pruner, Structure
@@ -49,7 +49,7 @@ class Payload:
         """Bits of the weight codes (side information, entropy tables included, excluded)."""
         if self.coding is not None:
             return sum(c.data_bits for c in self.coding)
-        return int(self.mask.sum()) * self.quantized.bits
+        return int(self.quantized.weight_bits().sum())
 
     @property
     def bits_per_weight(self) -> float:
@@ -79,8 +79,12 @@ class Payload:
         s = self.side.bits if side_counted else 0
         side_ok = ok[:, :s].all(dim=1) if s else torch.ones(k, dtype=torch.bool)
         keep = int(self.mask.sum())
-        if self.coding is None:
-            weight_ok = ok[:, s:s + keep * self.bits].reshape(k, keep, self.bits).all(dim=2)
+        if self.coding is None:                # weight j's code is bits [start_j, end_j) after the side information
+            stop = self.quantized.weight_bits().cumsum(0)
+            failed = torch.cat([torch.zeros(k, 1, dtype=torch.long),
+                                (~ok[:, s:s + self.code_bits]).long().cumsum(dim=1)], dim=1)
+            weight_ok = failed[:, stop] == failed[:, torch.cat([torch.zeros(1, dtype=torch.long), stop[:-1]])] \
+                if keep else torch.ones(k, 0, dtype=torch.bool)
         else:                                  # a layer's stream is lost with any of its bits
             ends = (torch.tensor([c.data_bits for c in self.coding], dtype=torch.long).cumsum(0) + s).tolist()
             starts = [s, *ends[:-1]]
@@ -93,21 +97,26 @@ class Payload:
         return out
 
 
-def make_payload(w: torch.Tensor, layer_of: torch.Tensor, num_layers: int, mask: torch.Tensor, bits: int,
-                 pruner: Pruner, state: int, structure: Structure = "unstructured", entropy: bool = True) -> Payload:
-    """The payload of weights ``w`` [n] in ``mask`` [n] at ``bits`` bits: per-layer min-max quantization, the
-    side information (header, width, ``state`` bits, mask), and with ``entropy`` each layer entropy coded (its
-    table a side-information part, ``tables``)."""
+def make_payload(w: torch.Tensor, layer_of: torch.Tensor, num_layers: int, mask: torch.Tensor,
+                 bits: int | tuple[int, ...], pruner: Pruner, state: int, structure: Structure = "unstructured",
+                 entropy: bool = True) -> Payload:
+    """The payload of weights ``w`` [n] in ``mask`` [n] at ``bits`` bits (or one width per layer): per-layer
+    min-max quantization, the side information (header, width, or a width per layer with mixed precision,
+    ``state`` bits, mask), and with ``entropy`` each layer entropy coded (its table a side-information part,
+    ``tables``)."""
     q = quantize(w[mask], layer_of[mask], bits, num_layers)
-    side = payload_side_info(pruner, mask, num_layers, state)
+    parts = payload_side_info(pruner, mask, num_layers, state).parts
+    if q.mixed:
+        parts = {**parts, "width": WIDTH_BITS * num_layers}
     coding = None
     if entropy:
-        coding = code_layers(q.codes, layer_of[mask], bits, num_layers)
-        side = SideInfo({**side.parts, "tables": sum(c.table_bits for c in coding)})
-    return Payload(mask, q, side, structure, coding)
+        coding = code_layers(q.codes, layer_of[mask], q.layer_bits, num_layers)
+        parts = {**parts, "tables": sum(c.table_bits for c in coding)}
+    return Payload(mask, q, SideInfo(parts), structure, coding)
 
 
-def build_payload(model: nn.Module, mask: torch.Tensor, bits: int, pruner: Pruner, bits_available: int,
+def build_payload(model: nn.Module, mask: torch.Tensor, bits: int | tuple[int, ...], pruner: Pruner,
+                  bits_available: int,
                   side_counted: bool, structure: Structure = "unstructured", entropy: bool = True) -> Payload | None:
     """Quantize (and with ``entropy`` entropy-code) ``model``'s weights in ``mask`` to ``bits`` bits; drop the
     weakest weights until the stream fits ``bits_available`` (None if nothing does)."""

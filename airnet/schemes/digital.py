@@ -30,13 +30,16 @@ from torch import nn
 
 from airnet.config.options import within
 from airnet.delivery.evaluation import accuracy_of_vectors
+from airnet.digital.allocation import allocate_widths
 from airnet.digital.payload import Payload, build_payload, rank_payloads, validation_accuracy
 from airnet.digital.quantization import QuantizationNoise
 from airnet.schemes.base import O, Delivery, Scheme, register_scheme
+from airnet.side_info.bits import WIDTH_BITS, payload_side_info, state_bits
 from airnet.side_info.protection import LinkOptions
 from airnet.side_info.transports import MCS, CapacityTransport, LDPCTransport, Transport, mcs_ladder, segment_uses
 from airnet.training.pruning import PruneOptions, make_pruner
 from airnet.training.recipes import QuantizationAware
+from airnet.zoo.params import ParamLayout
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class DigitalOptions:
     (else the clean model, pruned without retraining); ``finetune_candidates``: how many of each bit width's best
     candidates (structure, size) before fine-tuning are fine-tuned to pick from; ``qat``: fine-tune
     quantization-aware; ``entropy_coding``: entropy-code each layer's codes (tables counted as side information);
+    ``mixed_precision``: add a candidate with per-layer widths (from ``bits``) allocated by measured sensitivity
+    (:mod:`airnet.digital.allocation`) at the best candidate's size and structure;
     ``validation_draws``: channel draws per candidate configuration on validation data; ``prune``: pruning
     and fine-tuning options (``scheme.pruning_kd``; its ``structure`` is replaced by the chosen one)."""
 
@@ -55,6 +60,7 @@ class DigitalOptions:
     finetune_candidates: int
     qat: bool
     entropy_coding: bool
+    mixed_precision: bool
     validation_draws: int
     prune: PruneOptions
 
@@ -134,16 +140,20 @@ class DigitalScheme(OnTheLink[D]):
                 per_width[proxy.bits] = per_width.get(proxy.bits, 0) + 1
                 if per_width[proxy.bits] <= self.options.finetune_candidates:
                     chosen.append(proxy)
-            for proxy in chosen:
+            candidates: list[tuple[Payload, int | tuple[int, ...]]] = [(p, p.bits) for p in chosen]
+            mixed = self.mixed_widths(ranked[0][1], bits_available) if self.options.mixed_precision else None
+            if mixed is not None:
+                candidates.append((ranked[0][1], mixed))
+            for proxy, widths in candidates:
                 keep = int(proxy.mask.sum())
                 payload: Payload | None
-                if keep == ctx.num_params and not self.options.qat:
+                if keep == ctx.num_params and not self.options.qat and not isinstance(widths, tuple):
                     model, payload = teacher, proxy      # nothing pruned: the clean model is the start
                 else:
                     prune = replace(self.options.prune, structure=proxy.structure)
-                    qat = QuantizationAware(proxy.bits, QuantizationNoise) if self.options.qat else None
+                    qat = QuantizationAware(widths, QuantizationNoise) if self.options.qat else None
                     model, mask = self.recipes.pruned(prune, keep, quantization=qat)
-                    payload = build_payload(model, mask, proxy.bits, make_pruner(model, proxy.structure),
+                    payload = build_payload(model, mask, widths, make_pruner(model, proxy.structure),
                                             bits_available, self.side_counted, proxy.structure,
                                             self.options.entropy_coding)
                 if payload is None:
@@ -152,6 +162,22 @@ class DigitalScheme(OnTheLink[D]):
                 if acc > best_acc:
                     best, best_acc = (model, payload), acc
         return best
+
+    def mixed_widths(self, proxy: Payload, bits_available: int) -> tuple[int, ...] | None:
+        """Per-layer widths for ``proxy``'s weights (its mask on the clean model) in ``bits_available``, by
+        sensitivity; None when they would all be equal (the uniform candidates cover that) or nothing fits."""
+        ctx = self.context
+        teacher = self.recipes.teacher()
+        layers = len(ParamLayout.of(teacher).names)
+        pruner = make_pruner(teacher, proxy.structure)
+        side = payload_side_info(pruner, proxy.mask, layers, state_bits(teacher)).parts
+        side = {**side, "width": WIDTH_BITS * layers}
+        budget = bits_available - (sum(side.values()) if self.side_counted else 0)
+        widths = allocate_widths(teacher, proxy.mask, self.options.bits, budget, ctx.data.x_val, ctx.data.y_val,
+                                 self.options.entropy_coding)
+        present = [b for b, n in zip(widths or (), ParamLayout.of(teacher).layer_of()[proxy.mask.cpu()]
+                                     .bincount(minlength=layers).tolist()) if n]
+        return widths if widths is not None and len(set(present)) > 1 else None
 
     def configured(self, design_snr_db: float) -> tuple[Transport | None, nn.Module, Payload | None, dict[str, Any]]:
         """(transport, model, payload, CSV columns) the transmitter sends for ``design_snr_db``."""
@@ -181,6 +207,7 @@ class DigitalScheme(OnTheLink[D]):
         side_uses = -(-side_bits * transport.channel_uses // max(1, transport.payload_bits))
         info.update(draws_shape=f"digital {stream} bits, {transport.describe()}",
                     params_sent=int(payload.mask.sum()), quant_bits=payload.bits, structure=payload.structure,
+                    layer_bits="/".join(map(str, payload.quantized.layer_bits.tolist())),
                     payload_bits=stream, bits_per_weight=round(payload.bits_per_weight, 4),
                     bits_available=transport.payload_bits, side_info_parts=payload.side.describe(),
                     block_ok=round(float(ok.float().mean()), 6))

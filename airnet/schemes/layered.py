@@ -1,7 +1,7 @@
 """``digital_layered``: layered digital broadcast, the digital system that serves a range of SNRs.
 
-One model, pruned to the weights that fit and trained once for all its widths (quantization-aware, cycling through
-the widths), is quantized at the top width and cut into bit-plane layers (:mod:`airnet.digital.layered`). Layer
+One model, pruned to the weights that fit and trained once for all its widths (quantization-aware, every width's
+network in every step), is quantized at the top width and cut into bit-plane layers (:mod:`airnet.digital.layered`). Layer
 ``i`` goes over 5G NR LDPC at the most efficient MCS whose trial blocks all decode at its own design SNR
 ``layer_snr_db[i]`` (the robust choice that protects side information), the layers time-sharing the budget. A
 receiver uses every prefix of layers it decodes: below the lowest design SNR it has nothing, above each design
@@ -16,7 +16,7 @@ from typing import Any, Literal
 import torch
 
 from airnet.config.options import within
-from airnet.digital.layered import LayeredPayload, NestedQuantizationNoise
+from airnet.digital.layered import LayeredPayload, nested_quantization
 from airnet.digital.quantization import quantize
 from airnet.schemes.base import Delivery, register_scheme
 from airnet.schemes.digital import OnTheLink
@@ -115,7 +115,7 @@ class DigitalLayered(OnTheLink[LayeredOptions]):
         if keep < 1:
             return self.recipes.teacher(), None
         o = self.options
-        qat = QuantizationAware(tuple(o.widths), NestedQuantizationNoise)
+        qat = QuantizationAware(tuple(o.widths), nested_quantization)
         model, mask = self.recipes.pruned(replace(o.prune, structure=o.structure), keep, quantization=qat)
         pruner = make_pruner(model, o.structure)
         w = model_vector(model).cpu()

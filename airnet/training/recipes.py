@@ -22,7 +22,7 @@ from airnet.context import Context
 from airnet.delivery.plan import uniform_expansion_plan
 from airnet.store.artifacts import Built
 from airnet.training.distillation import distillation_loss
-from airnet.training.loop import Distillation, TrainSettings, WeightNoise, train_model
+from airnet.training.loop import Distillation, TrainSettings, View, WeightNoise, train_model
 from airnet.training.noise import ChannelNoise
 from airnet.training.pruning import Pruner, PruneOptions, iterative_prune, make_pruner
 from airnet.training.rigl import RigL
@@ -30,14 +30,15 @@ from airnet.training.spectrum import (OrderedWidths, Spectrum, SpectrumLevel, Sp
                                       spectrum_levels)
 from airnet.zoo.params import ParamLayout, load_vector, model_vector
 
-QuantizerNoise = Callable[[Any, torch.Tensor, torch.Tensor], WeightNoise]
+QuantizerNoise = Callable[[Any, torch.Tensor, torch.Tensor], "WeightNoise | list[View]"]
 
 
 @dataclass(frozen=True)
 class QuantizationAware:
     """Quantization-aware fine-tuning at ``bits`` with the payload's quantizer: ``noise(bits, layer_of, mask)`` is
-    the straight-through quantization of the kept weights (:class:`airnet.digital.quantization.QuantizationNoise`;
-    with a tuple of widths, :class:`airnet.digital.layered.NestedQuantizationNoise`, once for all of them)."""
+    the straight-through quantization of the kept weights (:class:`airnet.digital.quantization.QuantizationNoise`,
+    a tuple of widths: one per layer), or a list of training views (:func:`airnet.digital.layered.nested_quantization`:
+    one network per width, trained once for all of them)."""
 
     bits: int | tuple[int, ...]
     noise: QuantizerNoise
@@ -108,7 +109,10 @@ class Recipes:
         key = self.key(label="pruned", keep=keep, factor=factor, prune=options_dict(o),
                        channel=ctx.channel_cfg if analog else None, snr=snr_db,
                        quant_bits=(list(quantization.bits) if isinstance(quantization.bits, tuple)
-                                   else quantization.bits) if quantization else None)
+                                   else quantization.bits) if quantization else None,
+                       # a tuple is per-layer widths or nested widths, by the quantizer
+                       **({"quant_noise": getattr(quantization.noise, "__name__", repr(quantization.noise))}
+                          if quantization and isinstance(quantization.bits, tuple) else {}))
 
         def build() -> Built:
             teacher = self.teacher()
@@ -120,7 +124,7 @@ class Recipes:
             g = ctx.generator("prune", key)
             layer_of = ParamLayout.of(model).layer_of().to(ctx.device)
 
-            def noise_for(mask: torch.Tensor) -> WeightNoise | None:
+            def noise_for(mask: torch.Tensor) -> WeightNoise | list[View] | None:
                 if snr_db is not None:
                     return ChannelNoise(ctx.channel, snr_db, plan=uniform_expansion_plan(mask, factor), generator=g)
                 return quantization.noise(quantization.bits, layer_of, mask) if quantization else None
@@ -131,8 +135,10 @@ class Recipes:
             ft = self.settings.replace(epochs=o.finetune_epochs, lr=o.lr)
 
             def finetune(m: nn.Module, mask: torch.Tensor) -> None:
-                train_model(m, ctx.data.x_train, ctx.data.y_train, ft, g, weight_noise=noise_for(mask), mask=mask,
-                            distill=kd, desc=ctx.desc(f"fine-tune keep={int(mask.sum())}"))
+                noise = noise_for(mask)
+                views, single = (noise, None) if isinstance(noise, list) else (None, noise)
+                train_model(m, ctx.data.x_train, ctx.data.y_train, ft, g, weight_noise=single, mask=mask,
+                            distill=kd, views=views, desc=ctx.desc(f"fine-tune keep={int(mask.sum())}"))
 
             return model, {"mask": iterative_prune(model, keep, o.steps, finetune, pruner)}
 
@@ -140,7 +146,7 @@ class Recipes:
         return model, extras["mask"]
 
     def _rigl(self, o: PruneOptions, model: nn.Module, keep: int, factor: int, pruner: Pruner,
-              noise_for: Callable[[torch.Tensor], WeightNoise | None], kd: Distillation,
+              noise_for: Callable[[torch.Tensor], WeightNoise | list[View] | None], kd: Distillation,
               g: torch.Generator) -> torch.Tensor:
         """Sparse training at ``keep`` weights from the start (RigL) for ``steps x finetune_epochs`` epochs."""
         ctx = self.context
@@ -149,6 +155,9 @@ class Recipes:
         epochs = o.steps * o.finetune_epochs
         batches = -(-len(ctx.data.y_train) // self.settings.batch_size)
         noise = noise_for(mask)
+        if isinstance(noise, list):
+            raise ValueError("training once for several widths (layered digital) is not implemented with RigL: "
+                             "set the scheme's prune.method=iterative_magnitude")
         final = [mask]
 
         def changed(new: torch.Tensor) -> None:
