@@ -19,15 +19,15 @@ from airnet.run.contrasts import ContrastResult, planned_contrasts
 
 def markdown(results: list[ContrastResult], out: TextIO = sys.stdout) -> None:
     """Print one row per contrast and point."""
-    print("| contrast | ratio | SNR (dB) | design | seeds | mean diff | 95 % interval | p (Holm) | verdict |",
-          file=out)
-    print("|---|---|---|---|---|---|---|---|---|", file=out)
+    print("| contrast | ratio | SNR (dB) | design | seeds | paired over | mean diff | 95 % interval | p (Holm) | "
+          "verdict |", file=out)
+    print("|---|---|---|---|---|---|---|---|---|---|", file=out)
     for r in results:
         ratio, snr, design = r.point
         interval = "n/a" if r.verdict == "untestable" else f"[{r.low:+.3f}, {r.high:+.3f}]"
         p = "n/a" if r.verdict == "untestable" else f"{r.p_holm:.3g}"
-        print(f"| {r.a} - {r.b} | {ratio:g} | {snr:g} | {design} | {r.seeds} | {r.mean:+.3f} | {interval} | {p} | "
-              f"{r.describe()} |", file=out)
+        print(f"| {r.a} - {r.b} | {ratio:g} | {snr:g} | {design} | {r.seeds} | {r.unit} | {r.mean:+.3f} | {interval} "
+              f"| {p} | {r.describe()} |", file=out)
 
 
 def parse_contrast(text: str) -> tuple[str, str]:

@@ -39,7 +39,7 @@ def test_constant_differences_and_single_seeds_are_untestable_not_ties():
         + rows_for([0.5], 5, "A") + rows_for([0.4], 5, "B")
     res = planned_contrasts(rows, [("A", "B")])
     assert [r.verdict for r in res] == ["untestable", "untestable"]
-    assert "every seed" in res[0].describe() and "one seed" in res[1].describe()
+    assert "every seed" in res[0].describe() and "one seed, no common draws" in res[1].describe()
     assert math.isnan(res[0].p_holm)
 
 
@@ -62,4 +62,26 @@ def test_cli_prints_a_markdown_row_per_contrast_and_point(tmp_path, capsys):
         w.writerows(rows)
     main([str(path), "a_x-b_y"])
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("| contrast |") and out[2].startswith("| a_x - b_y | 0.5 | 0 | matched | 3 | +0.147 |")
+    assert out[0].startswith("| contrast |") and out[2].startswith("| a_x - b_y | 0.5 | 0 | matched | 3 | seeds | +0.147 |")
+
+
+def test_one_seed_pairs_common_draws_and_says_so():
+    a = rows_for([0.8], 10, "A")
+    b = rows_for([0.7], 10, "B")
+    a[0].update(acc_draws="0.8/0.82/0.79/0.81", draws_shape="analog 100 reals")
+    b[0].update(acc_draws="0.7/0.69/0.72/0.7", draws_shape="analog 100 reals")
+    (r,) = planned_contrasts(a + b, [("A", "B")])
+    d = [0.1, 0.13, 0.07, 0.11]
+    assert r.unit == "draws" and r.seeds == 1 and r.p == pytest.approx(stats.ttest_1samp(d, 0).pvalue, rel=1e-9)
+
+
+def test_rank_reads_the_runs_declared_contrasts_and_skips_absent_schemes(tmp_path, capsys):
+    from experiments.rank import declared_contrasts, report_contrasts
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra" / "config.yaml").write_text("experiment:\n  contrasts: [[A, B], [A, Z]]\n")
+    assert declared_contrasts(tmp_path / "results.csv") == [("A", "B"), ("A", "Z")]
+    assert declared_contrasts(tmp_path / "elsewhere" / "results.csv") == []
+    rows = rows_for([0.6, 0.7, 0.65], 0, "A") + rows_for([0.5, 0.52, 0.49], 0, "B")
+    report_contrasts(rows, declared_contrasts(tmp_path / "results.csv"), 0.05, 0.8)
+    out = capsys.readouterr().out
+    assert "1 in the family" in out and "skipped (scheme not in the file): A-Z" in out and "| A - B |" in out

@@ -86,12 +86,14 @@ def test_rank_command_prints_each_point(tmp_path):
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    out = subprocess.run([sys.executable, "-m", "experiments.rank", str(path)], cwd=ROOT, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-m", "experiments.rank", str(path), "--all-pairs",
+                          "--contrast", "noise_injection-clean"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.count("bandwidth ratio 1, SNR") == 2
     first = out.stdout.split("SNR 0 dB")[1].splitlines()[1]
     assert "noise injection" in first and "> clean" in first
+    assert "planned contrasts (1 in the family" in out.stdout
+    assert "| noise_injection - clean | 1 | 0 | matched | 5 | seeds | +0.4" in out.stdout
 
 
 def test_a_constant_difference_is_untestable_not_significant():

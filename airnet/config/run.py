@@ -19,7 +19,8 @@ from airnet.config.options import OptionError
 
 @dataclass(frozen=True)
 class ExperimentOptions:
-    """``conf/experiment/*.yaml``: the sweep axes, the schemes and the draws per point."""
+    """``conf/experiment/*.yaml``: the sweep axes, the schemes, the draws per point, and the planned ``contrasts``
+    (pairs ``[A, B]`` tested as A - B by ``experiments.rank``; pairs with a scheme the run lacks are skipped)."""
 
     name: str
     x: Literal["snr_db", "bandwidth_ratio"]
@@ -29,8 +30,12 @@ class ExperimentOptions:
     schemes: tuple[str, ...]
     seeds: tuple[int, ...]
     design_snr_db: tuple[float | None, ...]
+    contrasts: tuple[tuple[str, str], ...]
 
     def __post_init__(self) -> None:
+        bad_pairs = [list(c) for c in self.contrasts if len(c) != 2 or c[0] == c[1]]
+        if bad_pairs:
+            raise OptionError(f"experiment.contrasts must be pairs [A, B] of two schemes, got {bad_pairs}")
         if self.num_realizations < 1:
             raise OptionError(f"experiment.num_realizations must be at least 1, got {self.num_realizations}")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):

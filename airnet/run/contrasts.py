@@ -1,7 +1,8 @@
 """Planned contrasts: the comparisons a claim rests on, stated before looking, tested as one family.
 
 A contrast ``A - B`` is the paired difference of two schemes' accuracies over training seeds (the unit a claim
-generalizes over), at every point (bandwidth ratio, SNR, design) both have. The family is every contrast at every
+generalizes over), at every point (bandwidth ratio, SNR, design) both have. With one training seed it pairs the
+two schemes' common channel draws instead (``unit="draws"``): that says nothing about seed-to-seed variability. The family is every contrast at every
 point; Holm's correction runs over that family only, not over every pair of curves. Each result carries its 95 %
 interval and the **detectable difference**: the smallest true difference this design (its seeds and the observed
 spread) would find with ``power`` at the family's corrected level. A difference that is not significant is
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from airnet.run.statistics import holm
+from airnet.run.statistics import common_draws, holm
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class ContrastResult:
     b: str
     point: tuple[float, float, str]
     seeds: int
+    unit: str                       # "seeds" (paired over training seeds) | "draws" (one seed, common draws)
     mean: float
     low: float
     high: float
@@ -41,7 +43,9 @@ class ContrastResult:
 
     def describe(self) -> str:
         if self.verdict == "untestable":
-            return "untestable (" + ("one seed" if self.seeds < 2 else "the same difference in every seed") + ")"
+            if self.seeds < 2 and self.unit == "seeds":
+                return "untestable (one seed, no common draws)"
+            return f"untestable (the same difference in every {self.unit[:-1]})"
         if self.verdict == "not resolved":
             return f"not resolved (detectable >= {self.detectable:.3f})"
         return self.verdict
@@ -74,9 +78,11 @@ def planned_contrasts(rows: Iterable[dict[str, Any]], contrasts: Sequence[tuple[
     if not 0 < alpha < 1 or not 0 < power < 1:
         raise ValueError(f"alpha and power must lie in (0, 1), got alpha={alpha}, power={power}")
     table: dict[tuple[str, tuple[float, float, str]], dict[int, float]] = {}
+    full: dict[tuple[str, tuple[float, float, str]], dict[int, dict[str, Any]]] = {}
     for r in rows:
         point = (float(r["bandwidth_ratio"]), float(r["snr_db"]), _design(r))
         table.setdefault((str(r["scheme"]), point), {})[int(r["seed"])] = float(r["acc_mean"])
+        full.setdefault((str(r["scheme"]), point), {})[int(r["seed"])] = r
     known = {s for s, _ in table}
     missing = sorted({n for c in contrasts for n in c} - known)
     if missing:
@@ -87,25 +93,30 @@ def planned_contrasts(rows: Iterable[dict[str, Any]], contrasts: Sequence[tuple[
         for point in points:
             sa, sb = table[(a, point)], table[(b, point)]
             seeds = sorted(set(sa) & set(sb))
-            d = [sa[s] - sb[s] for s in seeds]
-            raw.append((a, b, point, d))
-    testable = [i for i, (*_, d) in enumerate(raw) if len(d) >= 2 and _sd(d) > 0]
+            d, unit = [sa[s] - sb[s] for s in seeds], "seeds"
+            if len(seeds) == 1:
+                draws = common_draws(full[(a, point)][seeds[0]], full[(b, point)][seeds[0]])
+                if draws is not None:
+                    d, unit = [x - y for x, y in zip(*draws)], "draws"
+            raw.append((a, b, point, d, unit, len(seeds)))
+    testable = [i for i, (_, _, _, d, _, _) in enumerate(raw) if len(d) >= 2 and _sd(d) > 0]
     adjusted = dict(zip(testable, holm([_paired_p(raw[i][3]) for i in testable])))
     m = max(1, len(testable))
     out = []
-    for i, (a, b, point, d) in enumerate(raw):
+    for i, (a, b, point, d, unit, n_seeds) in enumerate(raw):
         n = len(d)
         mean = sum(d) / n if n else math.nan
         if i not in adjusted:
-            out.append(ContrastResult(a, b, point, n, mean, math.nan, math.nan, math.nan, math.nan, math.nan,
-                                      "untestable"))
+            out.append(ContrastResult(a, b, point, n_seeds, unit, mean, math.nan, math.nan, math.nan, math.nan,
+                                      math.nan, "untestable"))
             continue
         se = _sd(d) / math.sqrt(n)
         half = float(stats.t.ppf(0.975, n - 1)) * se
         detectable = (float(stats.t.ppf(1 - alpha / (2 * m), n - 1)) + float(stats.t.ppf(power, n - 1))) * se
         p, ph = _paired_p(d), adjusted[i]
         verdict = "not resolved" if ph >= alpha else (f"{a} > {b}" if mean > 0 else f"{b} > {a}")
-        out.append(ContrastResult(a, b, point, n, mean, mean - half, mean + half, p, ph, detectable, verdict))
+        out.append(ContrastResult(a, b, point, n_seeds, unit, mean, mean - half, mean + half, p, ph, detectable,
+                                  verdict))
     return out
 
 
