@@ -101,7 +101,7 @@ def build(spec: FigureSpec, out: Path, extra: list[str]) -> Built:
         built.paths += plot_accuracy(rows, spec.x, out / f"{spec.name}_{tag}", title="" if tag == "column" else
                                      spec.title, xlabel=_xlabel(spec.x), panel=spec.panel,
                                      widths=(width / panels, width * 0.72 if tag == "column" else 3.2),
-                                     chance=0.1, note=protection)
+                                     chance=0.1, note=protection, test_error=True)
     return built
 
 
@@ -137,7 +137,7 @@ def _table(rows: list[dict], spec: FigureSpec) -> list[str]:
             mine = [r for r in point_rows if curve_label(r) == curve]
             if not mine:
                 continue
-            e = estimate(mine)
+            e = estimate(mine, test_error=True)
             first = first or e
             side = sum(float(r.get("side_info_bits") or 0) for r in mine) / len(mine)
             share = sum(float(r.get("side_info_channel_uses") or 0) / max(1.0, float(r.get("channel_uses") or 0))

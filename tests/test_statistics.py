@@ -128,3 +128,40 @@ def test_one_seed_with_common_draws_is_paired_over_the_draws():
     welch = compare([row("b", gain, "analog 100 reals")], [row("a", base)])   # other shapes: draws not common
     assert paired[2] == "paired t over common draws" and paired[1] < 1e-6
     assert welch[2] == "Welch t over draws" and welch[1] > 0.3
+
+
+def test_intervals_stay_in_the_unit_interval_and_cover_near_one():
+    """Per-seed accuracies near 1 (seed-level accuracies ~ Beta around 0.99, each measured on 359 images): the
+    logit-scale interval never leaves [0, 1] and covers about 95 % (the plain t-interval ran past 1.0)."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    covered, trials = 0, 3000
+    for _ in range(trials):
+        p = rng.beta(0.99 * 300, 0.01 * 300, 3)
+        acc = rng.binomial(359, p) / 359
+        e = estimate([dict(acc_mean=a, acc_std=0.0, num_realizations=32, test_size=359) for a in acc])
+        assert 0.0 <= e.low <= e.mean <= e.high <= 1.0
+        covered += e.low <= 0.99 <= e.high
+    assert 0.93 <= covered / trials <= 0.97
+    ones = estimate([dict(acc_mean=1.0, acc_std=0.0, num_realizations=32, test_size=359)] * 2
+                    + [dict(acc_mean=0.9972, acc_std=0.0, num_realizations=32, test_size=359)])
+    assert ones.high <= 1.0 and ones.low < ones.mean
+
+
+def test_the_test_set_error_option_covers_a_shared_test_set():
+    """Seeds share one test set: its sampling error is common to all seeds, so only ``test_error`` covers the
+    population accuracy."""
+    import numpy as np
+    from airnet.run.statistics import TEST_ERROR
+    rng = np.random.default_rng(1)
+    hits = {False: 0, True: 0}
+    trials = 2000
+    for _ in range(trials):
+        offset = rng.normal(0, (0.9 * 0.1 / 359) ** 0.5)              # this test set's luck, shared by the seeds
+        acc = 0.9 + offset + rng.normal(0, 0.004, 5)
+        rows = [dict(acc_mean=a, acc_std=0.0, num_realizations=32, test_size=359) for a in acc]
+        for flag in hits:
+            e = estimate(rows, test_error=flag)
+            hits[flag] += e.low <= 0.9 <= e.high
+    assert hits[False] / trials < 0.8 and 0.93 <= hits[True] / trials <= 0.995
+    assert estimate(rows, test_error=True).estimator.endswith(TEST_ERROR)

@@ -30,7 +30,7 @@ def panel_title(panel: str, value: float) -> str:
 
 def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, title: str = "",
                   xlabel: str | None = None, panel: str | None = None, chance: float | None = None,
-                  widths: tuple[float, float] = (5.2, 3.8), note: str = "") -> list[Path]:
+                  widths: tuple[float, float] = (5.2, 3.8), note: str = "", test_error: bool = False) -> list[Path]:
     """Plot mean accuracy (95 % band) vs column ``x``, one curve per scheme and design, a panel per ``panel`` value.
 
     Input
@@ -45,6 +45,8 @@ def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, 
         Figures narrower than 5 inches in all put the legend under the axes, in a smaller font.
     note : str
         Appended to the caption (e.g. how side information is protected).
+    test_error : bool
+        Bands include the test set's binomial sampling error (:func:`airnet.run.statistics.estimate`).
 
     Points whose receivers get under 10 % of the weights (``delivered_fraction``) are drawn hollow, with a legend
     note: they are degenerate, not ordinary points of a curve.
@@ -88,7 +90,7 @@ def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, 
                 if not pts:
                     continue
                 xs = sorted(pts)
-                est = [estimate(pts[v]) for v in xs]
+                est = [estimate(pts[v], test_error=test_error) for v in xs]
                 estimators.update(e.estimator for e in est)
                 tests.update(int(r.get("test_size", 0) or 0) for v in xs for r in pts[v])
                 marker, ls = styles[curve]

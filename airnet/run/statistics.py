@@ -3,8 +3,11 @@
 Estimator: the accuracy of a scheme at a point is the mean over training seeds of the per-seed mean over channel
 draws. With several seeds its 95 % interval is a Student-t interval over the per-seed means (seeds as clusters:
 both training variability and the draws' noise, which enters each seed's mean, are in it). With one seed it is a
-t-interval over the draws and says nothing about training variability; it is labeled so. The test set is the
-same for every row, so its sampling error (about ``sqrt(p(1-p)/N)``) is not in either interval: report ``N``.
+t-interval over the draws and says nothing about training variability; it is labeled so. Both are computed on the
+logit scale and mapped back, so they stay inside [0, 1] (accuracies of exactly 0 or 1 are moved half an image in
+from the edge first); near 0.5 they equal the plain t-interval. The test set is the same for every row, so its
+sampling error (binomial, about ``sqrt(p(1-p)/N)`` for ``N`` images) is in neither unless ``test_error`` adds it
+(figures do; the caption says which).
 
 Two schemes are compared at a point by a paired t-test over seeds (the same seed shares data, teacher and, for
 transmissions of the same shape, the channel draws themselves: common random numbers, :func:`airnet.run.sweep.
@@ -24,6 +27,7 @@ from typing import Any, Iterable, Sequence
 DEGENERATE = 0.1   # a point whose receivers get under this share of the weights is degenerate (warned, plotted hollow)
 SEEDS_ESTIMATOR = "95% t-interval over training seeds (per-seed means over channel draws)"
 DRAWS_ESTIMATOR = "95% t-interval over channel draws (one seed: training variability not included)"
+TEST_ERROR = " + test-set sampling (binomial)"
 
 
 @dataclass(frozen=True)
@@ -46,30 +50,56 @@ def t_quantile(p: float, dof: int) -> float:
     return float(special.stdtrit(dof, p))
 
 
-def estimate(rows: Sequence[dict[str, Any]], level: float = 0.95) -> Estimate:
-    """Aggregate the rows of one point (one per seed: ``acc_mean``, ``acc_std``, ``num_realizations``).
+def estimate(rows: Sequence[dict[str, Any]], level: float = 0.95, test_error: bool = False) -> Estimate:
+    """Aggregate the rows of one point (one per seed: ``acc_mean``, ``acc_std``, ``num_realizations``, and
+    ``test_size`` for the edge correction and ``test_error``).
 
     Input
     -----
     rows : sequence of dict, one per training seed
+    level : float
+    test_error : bool
+        Add the test set's binomial sampling variance ``p(1-p)/N`` to the interval.
 
     Output
     ------
-    : Estimate
+    : Estimate (``low`` and ``high`` inside [0, 1])
     """
     if not rows:
         raise ValueError("no rows to estimate from")
     means = [float(r["acc_mean"]) for r in rows]
     draws = sum(int(r["num_realizations"]) for r in rows)
     m = fmean(means)
+    n_test = int(float(rows[0].get("test_size") or 0))
+    edge = 0.5 / n_test if n_test > 0 else 1e-4            # half an image in from 0 and 1
+
+    def clamp(p: float) -> float:
+        return min(max(p, edge), 1.0 - edge)
+
+    def logit(p: float) -> float:
+        p = clamp(p)
+        return math.log(p / (1.0 - p))
+
     q = (1 + level) / 2
+    mc = clamp(m)
     if len(rows) >= 2:
-        half = t_quantile(q, len(rows) - 1) * stdev(means) / math.sqrt(len(rows))
-        return Estimate(m, m - half, m + half, len(rows), draws, SEEDS_ESTIMATOR)
-    k = int(rows[0]["num_realizations"])
-    sd = float(rows[0]["acc_std"])
-    half = t_quantile(q, k - 1) * sd / math.sqrt(k) if k > 1 else float("inf")
-    return Estimate(m, m - half, m + half, 1, draws, DRAWS_ESTIMATOR)
+        z = [logit(v) for v in means]
+        var, dof, estimator = stdev(z) ** 2 / len(rows), len(rows) - 1, SEEDS_ESTIMATOR
+    else:
+        k = int(rows[0]["num_realizations"])
+        se = float(rows[0]["acc_std"]) / math.sqrt(k) if k > 1 else float("inf")
+        var, dof, estimator = (se / (mc * (1 - mc))) ** 2, max(k - 1, 1), DRAWS_ESTIMATOR
+    if test_error and n_test > 0:
+        var += 1.0 / (n_test * mc * (1 - mc))              # binomial variance on the logit scale (delta method)
+        estimator += TEST_ERROR
+    half = t_quantile(q, dof) * math.sqrt(var)
+    if not math.isfinite(half):
+        return Estimate(m, 0.0, 1.0, len(rows), draws, estimator)
+    centre = logit(m)
+    low, high = (1 / (1 + math.exp(-(centre - half))), 1 / (1 + math.exp(-(centre + half))))
+    if half == 0:
+        low = high = m
+    return Estimate(m, min(low, m), max(high, m), len(rows), draws, estimator)
 
 
 UNTESTABLE = "constant difference: untestable"
