@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from airnet.digital.quantization import Quantized, quantize
+from airnet.digital.quantization import QuantizationNoise, Quantized, quantize
 from airnet.side_info.bits import SideInfo
 from airnet.training.loop import View
 
@@ -38,21 +38,16 @@ def dequantize_at(q: Quantized, widths: torch.Tensor) -> torch.Tensor:
     return torch.where(widths > 0, value, torch.zeros_like(value))
 
 
-class NestedQuantizationNoise:
+class NestedQuantizationNoise(QuantizationNoise):
     """Straight-through quantization of the kept weights to the top ``width`` bits of a ``top``-bit code (per-layer
     min-max, as the payload): ``w [n] -> w`` with the kept entries replaced by their reconstruction."""
 
     def __init__(self, width: int, top: int, layer_of: torch.Tensor, mask: torch.Tensor) -> None:
-        self.width, self.top = int(width), int(top)
-        self.layer_of, self.mask = layer_of, mask
-        self.num_layers = int(layer_of.max()) + 1 if layer_of.numel() else 0
+        super().__init__(int(top), layer_of, mask)
+        self.width = int(width)
 
-    def __call__(self, w: torch.Tensor) -> torch.Tensor:
-        wd = w.detach()
-        q = quantize(wd[self.mask], self.layer_of[self.mask], self.top, self.num_layers)
-        target = wd.clone()
-        target[self.mask] = dequantize_at(q, torch.full_like(q.codes, self.width)).to(w.dtype)
-        return w + (target - wd)
+    def reconstruct(self, q: Quantized) -> torch.Tensor:
+        return dequantize_at(q, torch.full_like(q.codes, self.width))
 
 
 def nested_quantization(widths: tuple[int, ...], layer_of: torch.Tensor, mask: torch.Tensor) -> list[View]:

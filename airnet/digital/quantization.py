@@ -80,5 +80,9 @@ class QuantizationNoise:
         wd = w.detach()
         q = quantize(wd[self.mask], self.layer_of[self.mask], self.bits, self.num_layers)
         target = wd.clone()
-        target[self.mask] = q.dequantize().to(w.dtype)
+        target[self.mask] = self.reconstruct(q).to(w.dtype)
         return w + (target - wd)
+
+    def reconstruct(self, q: Quantized) -> torch.Tensor:
+        """The weights the receiver rebuilds from ``q`` (all its bits)."""
+        return q.dequantize()
