@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow      # every test here trains models
 REDUCED = ("train.epochs=8", "scheme.pruning_kd.steps=2", "scheme.pruning_kd.finetune_epochs=2",
            "scheme.spectrum.epochs=3", "scheme.uep.draws=2", "experiment.num_realizations=4",
-           "scheme.digital_capacity.bits=[2,4,8]", "scheme.digital_capacity.finetune_candidates=1",
+           "scheme.digital_capacity.bits=[1,2,4]", "scheme.digital_capacity.finetune_candidates=1",
            "scheme.digital_capacity.validation_draws=2", "progress=false")
 ALIASES = {"experiments.snr_sweep": "snr_sweep", "experiments.bandwidth_sweep": "bandwidth_sweep"}
 
@@ -119,7 +119,10 @@ def test_readme_sweep_command_delivers(module, args, tmp_path, monkeypatch):
         top_snr = max(float(r["snr_db"]) for r in rows)
         top_ratio = max(float(r["bandwidth_ratio"]) for r in rows)
         top = [r for r in rows if float(r["snr_db"]) == top_snr and float(r["bandwidth_ratio"]) == top_ratio]
-        degenerate = sorted({r["scheme"] for r in top if float(r["delivered_fraction"]) < 0.1})
+        # a transmitter designed for 20+ dB below the top point (broadcast: single-layer digital for 0 dB) sends
+        # a small payload by design; everything designed near the top must deliver
+        near = [r for r in top if float(r["design_snr_db"]) >= top_snr - 20]
+        degenerate = sorted({r["scheme"] for r in near if float(r["delivered_fraction"]) < 0.1})
         assert not degenerate, f"{run}: degenerate at {top_snr} dB: {degenerate}"
         if not local_data:
             analog = [float(r["acc_mean"]) for r in top if not r["scheme"].startswith("digital")]
