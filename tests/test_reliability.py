@@ -103,7 +103,7 @@ def test_corrupt_checkpoint_is_moved_aside_and_retrained(tmp_path, caplog, digit
     fresh.context.cache.folder = tmp_path
     with caplog.at_level(logging.WARNING, logger="airnet"):
         again = fresh.teacher()
-    assert ckpt.name in caplog.text and "retraining" in caplog.text
+    assert ckpt.name in caplog.text and "recomputing" in caplog.text
     assert (tmp_path / (ckpt.name + ".corrupt")).exists() and ckpt.exists()
     assert all(torch.equal(p, q) for p, q in zip(first.parameters(), again.parameters()))   # same seed, same model
 
@@ -226,3 +226,57 @@ def test_override_runs_do_not_nest_in_the_default_folder():
     assert plain == "outputs/snr_sweep/default" and other == "outputs/snr_sweep/channel=rayleigh"
     assert not other.startswith(plain + "/")
     assert _run_dir("channel=rayleigh", "progress=false", "cache_dir=x") == other    # bookkeeping keys ignored
+
+
+def test_a_checkpoint_of_another_configuration_is_not_used(tmp_path, caplog):
+    """A checkpoint copied under another key's file name is named, set aside and rebuilt, never loaded."""
+    from airnet.store.artifacts import ModelCache
+    built = []
+
+    def build(value):
+        def make():
+            built.append(value)
+            m = torch.nn.Linear(2, 1)
+            torch.nn.init.constant_(m.weight, value)
+            return m, {}
+        return make
+
+    cache = ModelCache(tmp_path)
+    cache.get("m", {"lr": 1}, build(1.0), lambda: torch.nn.Linear(2, 1))
+    cache.get("m", {"lr": 2}, build(2.0), lambda: torch.nn.Linear(2, 1))
+    one, two = sorted(tmp_path.glob("m-*.pt"), key=lambda p: p.stat().st_mtime)
+    two.write_bytes(one.read_bytes())                       # lr=1's weights under lr=2's name
+    with caplog.at_level(logging.WARNING, logger="airnet"):
+        model, _ = ModelCache(tmp_path).get("m", {"lr": 2}, build(2.0), lambda: torch.nn.Linear(2, 1))
+    assert float(model.weight[0, 0]) == 2.0 and built == [1.0, 2.0, 2.0]
+    assert "another configuration" in caplog.text and (tmp_path / (two.name + ".mismatch")).exists()
+    again, _ = ModelCache(tmp_path).get("m", {"lr": 2}, build(9.0), lambda: torch.nn.Linear(2, 1))
+    assert float(again.weight[0, 0]) == 2.0 and built == [1.0, 2.0, 2.0]        # the rebuilt one is valid
+
+
+@pytest.mark.parametrize("content", ["{}", "not json", '{"description": ["other"], "value": 3}'])
+def test_a_corrupt_or_foreign_memo_is_recomputed_once(tmp_path, caplog, content):
+    from airnet.config.hashing import config_hash
+    from airnet.store.artifacts import JsonMemo
+    description = ["robust_mcs", "awgn", [0.0, 512]]
+    path = tmp_path / f"memo-{config_hash(description)}.json"
+    path.write_text(content)
+    calls = []
+    with caplog.at_level(logging.WARNING, logger="airnet"):
+        value = JsonMemo(tmp_path).get(description, lambda: calls.append(1) or {"mcs": [3, 2, 0.5, 1]})
+    assert value == {"mcs": [3, 2, 0.5, 1]} and calls == [1] and path.name in caplog.text
+    assert JsonMemo(tmp_path).get(description, lambda: calls.append(1) or None) == value and calls == [1]
+
+
+def test_orphan_temporary_files_are_removed_when_the_cache_opens(tmp_path):
+    import os
+    import time
+    from airnet.store.artifacts import ORPHAN_AGE_S, ModelCache
+    old = tmp_path / ".clean-abc.pt.x1y2.tmp"
+    young = tmp_path / ".clean-def.pt.z3w4.tmp"
+    old.write_bytes(b"half a checkpoint")
+    young.write_bytes(b"a writer still at work")
+    past = time.time() - ORPHAN_AGE_S - 60
+    os.utime(old, (past, past))
+    ModelCache(tmp_path)
+    assert not old.exists() and young.exists()
