@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from channels import make_channel
@@ -31,7 +32,7 @@ from airnet.schemes import SCHEMES, scheme_class
 from airnet.side_info.protection import LinkOptions
 from airnet.training.loop import TrainSettings
 from airnet.zoo.data import load_data
-from airnet.zoo.models import ModelSpec, has_prunable_units
+from airnet.zoo.models import ModelSpec, build_model, has_prunable_units
 from experiments.defaults import register_library_defaults
 
 log = logging.getLogger("airnet")
@@ -174,7 +175,9 @@ def build_context(cfg: DictConfig, run: RunOptions, exp: ExperimentOptions) -> C
         channel = make_channel(**channel_cfg)
     link = build_options(LinkOptions, container(cfg.link), "link")
     with named("data"):
-        data = load_data(cfg.data.name, cfg.data.root, seed=run.seed, val_fraction=cfg.data.val_fraction)
+        root = None if OmegaConf.is_missing(cfg.data, "root") else cfg.data.get("root")
+        data = load_data(cfg.data.name, root, seed=run.seed, val_fraction=cfg.data.val_fraction)
+    check_model(cfg.model.name, dict(container(cfg.model.kwargs) or {}), data)
     context = Context.build(data=data, model=ModelSpec(cfg.model.name, dict(container(cfg.model.kwargs) or {})),
                             channel=channel, channel_cfg=channel_cfg, seed=run.seed, side_info=run.side_info, link=link,
                             cache_dir=Path(run.cache_dir).expanduser() if run.cache_dir else None,
@@ -183,6 +186,23 @@ def build_context(cfg: DictConfig, run: RunOptions, exp: ExperimentOptions) -> C
         if context.num_params == 0:
             raise OptionError(f"model {cfg.model.name!r} has no parameters: there is nothing to transmit")
     return context
+
+
+def check_model(name: str, kwargs: dict[str, Any], data: Any) -> None:
+    """Build the model and run it on two training images, so that bad sizes or a model that does not fit the data
+    fail here, in one line, before any training."""
+    with named("model"):
+        try:
+            model = build_model(name, data.input_shape, data.num_classes, **kwargs)
+            with torch.no_grad():
+                out = model.eval()(data.x_train[:2].cpu())
+        except RuntimeError as exc:          # torch's own complaint (negative sizes, shapes that do not chain)
+            first = str(exc).strip().splitlines()[0]
+            raise OptionError(f"model={name} with {kwargs or 'its defaults'} does not run on {data.name} images "
+                              f"{tuple(data.input_shape)}: {first}") from exc
+        if tuple(out.shape) != (2, data.num_classes):
+            raise OptionError(f"model={name} gives outputs {tuple(out.shape[1:])} for {data.name}, which has "
+                              f"{data.num_classes} classes")
 
 
 def check_schemes(runs: list[SchemeRun], context: Context) -> None:
@@ -218,8 +238,9 @@ def scheme_runs(cfg: DictConfig, exp: ExperimentOptions) -> list[SchemeRun]:
         scheme_options(cfg, name)
     runs = []
     for name in scheme_names(cfg, exp):
-        opts = scheme_options(cfg, name)
-        kind = scheme_kind(cfg, name)
+        with named("experiment.schemes"):
+            opts = scheme_options(cfg, name)
+            kind = scheme_kind(cfg, name)
         pinned = pinned_design(cfg, name)
         runs.append(SchemeRun(name, kind, opts, config_hash([*common, kind, options_dict(opts)]), pinned))
     return runs

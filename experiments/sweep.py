@@ -69,7 +69,72 @@ def entry(cfg: DictConfig) -> None:
         main(cfg)
     except OptionError as exc:        # a bad config value: one clear line, no traceback
         log.error("config error: %s", exc)
+        remove_failed_run(Path(HydraConfig.get().runtime.output_dir))
         sys.exit(2)
+
+
+def remove_failed_run(out: Path) -> None:
+    """Delete a run folder that holds no results (Hydra's own files only), and the parents that this leaves empty
+    below the launch folder: a failed run leaves no empty output folder behind."""
+    import shutil
+
+    if (out / "results.csv").exists() or not out.is_dir():
+        return
+    if any(p.name not in (".hydra", "sweep.log") for p in out.iterdir()):
+        return
+    shutil.rmtree(out, ignore_errors=True)
+    cwd = Path.cwd().resolve()
+    parent = out.resolve().parent
+    while parent != cwd and cwd in parent.parents and parent.is_dir() and not any(parent.iterdir()):
+        parent.rmdir()
+        parent = parent.parent
+
+
+def unknown_key(argv: list[str]) -> str | None:
+    """The README's "unknown option ...; did you mean ...?" for an override of a key that does not exist, typed
+    without ``+`` (Hydra itself would suggest adding ``+``, which would only move the error to the typed options),
+    or None. Single runs only; multiruns go straight to Hydra."""
+    import difflib
+
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import ConfigCompositionException
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError
+
+    overrides = [a for a in argv if "=" in a and not a.startswith("-")]
+    if not overrides or any(a in ("-m", "--multirun") or a.startswith(("--cfg", "--help", "-c")) for a in argv):
+        return None
+    try:
+        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+            try:
+                compose("sweep", overrides=overrides)
+                return None
+            except ConfigCompositionException as exc:
+                if not isinstance(exc.__cause__, (ConfigAttributeError, ConfigKeyError)):
+                    return None
+                bad = next((o for o in overrides if f"'{o.split('=', 1)[0]}'" in str(exc)), None)
+                if bad is None:
+                    return None
+                key = bad.split("=", 1)[0]
+                cfg = compose("sweep", overrides=[o for o in overrides if o != bad])
+    except Exception:           # anything else is Hydra's to report, as usual
+        return None
+    parent, _, leaf = key.rpartition(".")
+    node = OmegaConf.select(cfg, parent) if parent else cfg
+    options = list(node.keys()) if isinstance(node, DictConfig) else []
+    close = difflib.get_close_matches(leaf, [str(o) for o in options], n=1)
+    hint = f"; did you mean {parent + '.' if parent else ''}{close[0]}?" if close else ""
+    where = f" ({parent} has: {', '.join(map(str, options))})" if options else ""
+    return f"unknown option {key}{hint}{where}"
+
+
+def cli() -> None:
+    """The command line: a misspelt key fails with one line before Hydra starts, then :func:`entry`."""
+    problem = unknown_key(sys.argv[1:])
+    if problem:
+        logging.basicConfig(format="%(message)s")
+        log.error("config error: %s", problem)
+        sys.exit(2)
+    entry()
 
 
 def alias(experiment: str) -> None:
@@ -79,8 +144,8 @@ def alias(experiment: str) -> None:
     flag (``-m``, ``--cfg job``) would split them and the rest would be "unrecognized arguments"."""
     if not any(a.split("=", 1)[0].lstrip("+~") == "experiment" for a in sys.argv[1:]):
         sys.argv.append(f"experiment={experiment}")
-    entry()
+    cli()
 
 
 if __name__ == "__main__":
-    entry()
+    cli()

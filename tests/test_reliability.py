@@ -1,5 +1,6 @@
 """Nothing lost under concurrency or corruption, and every bad value named (issue: reliability and usability)."""
 import csv
+import re
 import logging
 import multiprocessing as mp
 import os
@@ -280,3 +281,42 @@ def test_orphan_temporary_files_are_removed_when_the_cache_opens(tmp_path):
     os.utime(old, (past, past))
     ModelCache(tmp_path)
     assert not old.exists() and young.exists()
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["experiment.schemes=[nosuch]"], "experiment.schemes: unknown scheme 'nosuch'; available: clean"),
+    (["data=mnist"], "data: dataset 'mnist' needs a local folder: set data.root="),
+    (["model=mlp", "model.kwargs.hidden=[-5]"], "model=mlp with {'hidden': [-5]} does not run on digits images"),
+    (["model.kwargs.channels=[0,0]"], "model=cnn with {'channels': [0, 0]} does not run on digits images"),
+    (["seed=-1"], "seed must"),
+])
+def test_more_bad_inputs_fail_in_one_line_before_training(overrides, message, tmp_path):
+    from experiments.sweep import main
+    with pytest.raises(OptionError, match=re.escape(message)):
+        main(compose(*overrides, "cache_dir=null", "progress=false"), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("argv", [["scheme.expansion.factr=2"], ["+scheme.expansion.factr=2"]])
+def test_misspelt_keys_get_did_you_mean_with_or_without_plus(argv, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "experiments.sweep", *argv, f"hydra.run.dir={tmp_path}/run",
+                          "progress=false"], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 2
+    assert "unknown option scheme.expansion.factr; did you mean scheme.expansion.factor?" in out.stderr + out.stdout
+    assert "Traceback" not in out.stderr and not (tmp_path / "run").exists()     # no empty run folder either
+
+
+def test_a_failed_run_folder_is_removed_but_never_one_with_results(tmp_path, monkeypatch):
+    from experiments.sweep import remove_failed_run
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "outputs" / "techniques" / "x=1"
+    (run / ".hydra").mkdir(parents=True)
+    (run / "sweep.log").write_text("config error")
+    remove_failed_run(run)
+    assert not (tmp_path / "outputs").exists()
+    kept = tmp_path / "outputs" / "snr_sweep" / "default"
+    (kept / ".hydra").mkdir(parents=True)
+    (kept / "results.csv").write_text("scheme\n")
+    remove_failed_run(kept)
+    assert (kept / "results.csv").exists()

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import torch
 
-from airnet.config.options import OptionError
+from airnet.config.options import OptionError, within
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,9 @@ class RunOptions:
     device: Literal["auto", "cpu", "cuda"] | str
     threads: int | Literal["auto"]
     eval_precision: Literal["float32", "bfloat16"]
+
+    def __post_init__(self) -> None:
+        within("seed", self.seed, 0, 2 ** 32 - 1)        # numpy's and scikit-learn's seed range
 
     def torch_threads(self, num_params: int) -> int:
         """Intra-op threads: ``auto`` is 1 for models under a million parameters, whose tiny ops gain nothing
