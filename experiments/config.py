@@ -182,9 +182,6 @@ def build_context(cfg: DictConfig, run: RunOptions, exp: ExperimentOptions) -> C
                             channel=channel, channel_cfg=channel_cfg, seed=run.seed, side_info=run.side_info, link=link,
                             cache_dir=Path(run.cache_dir).expanduser() if run.cache_dir else None,
                             progress=run.show_progress, device=run.torch_device())
-    with named("model"):
-        if context.num_params == 0:
-            raise OptionError(f"model {cfg.model.name!r} has no parameters: there is nothing to transmit")
     return context
 
 
@@ -194,6 +191,8 @@ def check_model(name: str, kwargs: dict[str, Any], data: Any) -> None:
     with named("model"):
         try:
             model = build_model(name, data.input_shape, data.num_classes, **kwargs)
+            if sum(p.numel() for p in model.parameters()) == 0:
+                raise OptionError(f"model {name!r} has no parameters: there is nothing to transmit")
             with torch.no_grad():
                 out = model.eval()(data.x_train[:2].cpu())
         except RuntimeError as exc:          # torch's own complaint (negative sizes, shapes that do not chain)
