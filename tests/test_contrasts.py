@@ -85,3 +85,16 @@ def test_rank_reads_the_runs_declared_contrasts_and_skips_absent_schemes(tmp_pat
     report_contrasts(rows, declared_contrasts(tmp_path / "results.csv"), 0.05, 0.8)
     out = capsys.readouterr().out
     assert "1 in the family" in out and "skipped (scheme not in the file): A-Z" in out and "| A - B |" in out
+
+
+def test_schemes_with_their_own_designs_pair_at_each_point_and_huge_detectables_say_so():
+    a = rows_for([0.6, 0.7, 0.65], 5, "layered")
+    b = rows_for([0.8, 0.2, 0.5], 5, "amc_at_0")
+    for r in a:
+        r.update(matched="False", design_snr_db=5.0)
+    for r in b:
+        r.update(matched="False", design_snr_db=0.0)
+    (r,) = planned_contrasts(a + b, [("layered", "amc_at_0")])
+    assert r.point == (0.5, 5.0, "5 dB vs 0 dB") and r.seeds == 3
+    assert r.verdict == "not resolved" and r.detectable > 1
+    assert r.describe() == "not resolved (no difference detectable with 3 seeds)"

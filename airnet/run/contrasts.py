@@ -1,7 +1,8 @@
 """Planned contrasts: the comparisons a claim rests on, stated before looking, tested as one family.
 
 A contrast ``A - B`` is the paired difference of two schemes' accuracies over training seeds (the unit a claim
-generalizes over), at every point (bandwidth ratio, SNR, design) both have. With one training seed it pairs the
+generalizes over), at every point (bandwidth ratio, SNR, design) both have; two schemes that each fix their own design (broadcast
+variants) are paired at each (ratio, SNR), the design column naming both. With one training seed it pairs the
 two schemes' common channel draws instead (``unit="draws"``): that says nothing about seed-to-seed variability. The family is every contrast at every
 point; Holm's correction runs over that family only, not over every pair of curves. Each result carries its 95 %
 interval and the **detectable difference**: the smallest true difference this design (its seeds and the observed
@@ -47,6 +48,8 @@ class ContrastResult:
                 return "untestable (one seed, no common draws)"
             return f"untestable (the same difference in every {self.unit[:-1]})"
         if self.verdict == "not resolved":
+            if self.detectable >= 1.0:          # no accuracy difference is that large: the design cannot tell
+                return f"not resolved (no difference detectable with {self.seeds} {self.unit})"
             return f"not resolved (detectable >= {self.detectable:.3f})"
         return self.verdict
 
@@ -77,28 +80,31 @@ def planned_contrasts(rows: Iterable[dict[str, Any]], contrasts: Sequence[tuple[
 
     if not 0 < alpha < 1 or not 0 < power < 1:
         raise ValueError(f"alpha and power must lie in (0, 1), got alpha={alpha}, power={power}")
-    table: dict[tuple[str, tuple[float, float, str]], dict[int, float]] = {}
-    full: dict[tuple[str, tuple[float, float, str]], dict[int, dict[str, Any]]] = {}
+    table: dict[tuple[str, tuple[float, float]], dict[str, dict[int, dict[str, Any]]]] = {}
     for r in rows:
-        point = (float(r["bandwidth_ratio"]), float(r["snr_db"]), _design(r))
-        table.setdefault((str(r["scheme"]), point), {})[int(r["seed"])] = float(r["acc_mean"])
-        full.setdefault((str(r["scheme"]), point), {})[int(r["seed"])] = r
+        at = (float(r["bandwidth_ratio"]), float(r["snr_db"]))
+        table.setdefault((str(r["scheme"]), at), {}).setdefault(_design(r), {})[int(r["seed"])] = r
     known = {s for s, _ in table}
     missing = sorted({n for c in contrasts for n in c} - known)
     if missing:
         raise ValueError(f"no rows for scheme(s) {missing}; the file has {sorted(known)}")
     raw = []
     for a, b in contrasts:
-        points = sorted({p for s, p in table if s == a} & {p for s, p in table if s == b})
-        for point in points:
-            sa, sb = table[(a, point)], table[(b, point)]
-            seeds = sorted(set(sa) & set(sb))
-            d, unit = [sa[s] - sb[s] for s in seeds], "seeds"
-            if len(seeds) == 1:
-                draws = common_draws(full[(a, point)][seeds[0]], full[(b, point)][seeds[0]])
-                if draws is not None:
-                    d, unit = [x - y for x, y in zip(*draws)], "draws"
-            raw.append((a, b, point, d, unit, len(seeds)))
+        for at in sorted({p for s, p in table if s == a} & {p for s, p in table if s == b}):
+            da, db = table[(a, at)], table[(b, at)]
+            pairs = [(d, d, d) for d in sorted(set(da) & set(db))]
+            if not pairs and len(da) == 1 and len(db) == 1:     # each designs for its own SNR (broadcast variants)
+                (x,), (y,) = da, db
+                pairs = [(f"{x} vs {y}", x, y)]
+            for label, x, y in pairs:
+                sa, sb = da[x], db[y]
+                seeds = sorted(set(sa) & set(sb))
+                d, unit = [float(sa[s]["acc_mean"]) - float(sb[s]["acc_mean"]) for s in seeds], "seeds"
+                if len(seeds) == 1:
+                    draws = common_draws(sa[seeds[0]], sb[seeds[0]])
+                    if draws is not None:
+                        d, unit = [u - v for u, v in zip(*draws)], "draws"
+                raw.append((a, b, (*at, label), d, unit, len(seeds)))
     testable = [i for i, (_, _, _, d, _, _) in enumerate(raw) if len(d) >= 2 and _sd(d) > 0]
     adjusted = dict(zip(testable, holm([_paired_p(raw[i][3]) for i in testable])))
     m = max(1, len(testable))
