@@ -7,7 +7,8 @@ from experiments.figures import FIGURES, main
 TINY = ["model=mlp", "train.epochs=1", "experiment.num_realizations=2", "experiment.snr_db=[0,10]",
         "scheme.pruning_kd.steps=1", "scheme.pruning_kd.finetune_epochs=1", "scheme.spectrum.epochs=1",
         "scheme.uep.draws=2", "scheme.digital_capacity.bits=[2,4]", "scheme.digital_capacity.finetune_candidates=1",
-        "scheme.digital_capacity.validation_draws=2", "link.k_max=2048", "progress=false"]
+        "scheme.digital_capacity.validation_draws=2", "scheme.digital_capacity.mixed_precision=false",
+        "link.k_max=2048", "progress=false"]
 
 
 pytestmark = pytest.mark.slow      # every test here trains models

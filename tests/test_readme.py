@@ -22,7 +22,8 @@ pytestmark = pytest.mark.slow      # every test here trains models
 REDUCED = ("train.epochs=8", "scheme.pruning_kd.steps=2", "scheme.pruning_kd.finetune_epochs=2",
            "scheme.spectrum.epochs=3", "scheme.uep.draws=2", "experiment.num_realizations=4",
            "scheme.digital_capacity.bits=[1,2,4]", "scheme.digital_capacity.finetune_candidates=1",
-           "scheme.digital_capacity.validation_draws=2", "progress=false")
+           "scheme.digital_capacity.validation_draws=2", "scheme.digital_capacity.mixed_precision=false",
+           "progress=false")
 ALIASES = {"experiments.snr_sweep": "snr_sweep", "experiments.bandwidth_sweep": "bandwidth_sweep"}
 
 
