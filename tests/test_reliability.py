@@ -320,3 +320,13 @@ def test_a_failed_run_folder_is_removed_but_never_one_with_results(tmp_path, mon
     (kept / "results.csv").write_text("scheme\n")
     remove_failed_run(kept)
     assert (kept / "results.csv").exists()
+
+
+def test_without_a_terminal_every_point_is_logged_with_progress_and_eta(tmp_path, caplog):
+    from experiments.sweep import main
+    with caplog.at_level(logging.INFO, logger="airnet"):
+        main(compose("model=mlp", "train.epochs=1", "experiment.snr_db=[0,10]", "experiment.num_realizations=2",
+                     "experiment.schemes=[clean]", f"cache_dir={tmp_path}/cache", "progress=false"), tmp_path / "out")
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("point ")]
+    assert [x.split(":")[0] for x in lines] == ["point 1/2", "point 2/2"]
+    assert "clean at 10 dB, ratio 1, seed 0: accuracy" in lines[1] and "ETA 0s" in lines[1]

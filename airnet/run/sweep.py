@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -70,6 +71,13 @@ class Point:
                     config_id=self.run.config_id)
 
 
+def _clock(seconds: float) -> str:
+    """``1h02m03s`` / ``2m03s`` / ``3s``."""
+    s = int(round(seconds))
+    h, m = s // 3600, s % 3600 // 60
+    return f"{h}h{m:02d}m{s % 60:02d}s" if h else f"{m}m{s % 60:02d}s" if m else f"{s}s"
+
+
 def budget_for(ratio: float, context: Context) -> int:
     """Channel uses for ``ratio`` x the channel uses of sending every weight once (at least 1)."""
     if not ratio > 0:
@@ -126,7 +134,8 @@ def run_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Schem
         log.info("skipping %d finished points", len(points) - len(todo))
     recipes: dict[int, Recipes] = {}
     built: dict[tuple[int, str, float], Scheme[Any]] = {}
-    for p in tqdm(todo, desc="sweep", disable=not progress):
+    start = time.monotonic()
+    for i, p in enumerate(tqdm(todo, desc="sweep", disable=not progress)):
         if p.seed not in recipes:
             recipes[p.seed] = Recipes(context.for_seed(p.seed), settings)
         r = recipes[p.seed]
@@ -155,4 +164,10 @@ def run_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Schem
                        acc_min=round(min(accs), 6), acc_max=round(max(accs), 6),
                        delivered_fraction=round(delivered, 6), **d.info,
                        acc_draws="/".join(f"{a:.6g}" for a in accs)))
+        if not progress:                  # no bar (not a terminal): one line per point, to the console and the log
+            elapsed = time.monotonic() - start
+            eta = elapsed / (i + 1) * (len(todo) - i - 1)
+            log.info("point %d/%d: %s at %g dB, ratio %g, seed %d: accuracy %.3f (elapsed %s, ETA %s)", i + 1,
+                     len(todo), p.run.name, p.snr_db, p.bandwidth_ratio, p.seed, stats.mean, _clock(elapsed),
+                     _clock(eta))
     return [r for r in (table.get(**p.key()) for p in points) if r is not None]
