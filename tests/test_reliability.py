@@ -330,3 +330,14 @@ def test_without_a_terminal_every_point_is_logged_with_progress_and_eta(tmp_path
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("point ")]
     assert [x.split(":")[0] for x in lines] == ["point 1/2", "point 2/2"]
     assert "clean at 10 dB, ratio 1, seed 0: accuracy" in lines[1] and "ETA 0s" in lines[1]
+
+
+def test_the_same_rows_give_byte_identical_figures(tmp_path):
+    from airnet.run.plotting import plot_accuracy
+    rows = [dict(scheme="clean", label="clean", snr_db=s, bandwidth_ratio=1.0, seed=0, matched="True",
+                 design_snr_db=s, acc_mean=0.5 + s / 100, acc_std=0.05, num_realizations=8, test_size=359,
+                 delivered_fraction=1.0) for s in (0.0, 10.0)]
+    a = plot_accuracy(rows, "snr_db", tmp_path / "a")
+    b = plot_accuracy(rows, "snr_db", tmp_path / "b")
+    for x, y in zip(a, b):
+        assert x.read_bytes() == y.read_bytes(), x.name

@@ -136,7 +136,9 @@ def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, 
         paths = []
         for ext in ("png", "pdf"):
             def save(p: Path, ext: str = ext) -> None:
-                fig.savefig(p, format=ext, dpi=200)
+                # no creation date (PDF) or software stamp: the same rows give byte-identical files
+                meta = {"CreationDate": None} if ext == "pdf" else {"Software": None}
+                fig.savefig(p, format=ext, dpi=200, metadata=meta)
 
             paths.append(atomic_write(Path(f"{out_stem}.{ext}"), save))
     plt.close(fig)
