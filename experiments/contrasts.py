@@ -17,8 +17,9 @@ from typing import TextIO
 from airnet.run.contrasts import ContrastResult, planned_contrasts
 
 
-def markdown(results: list[ContrastResult], out: TextIO = sys.stdout) -> None:
-    """Print one row per contrast and point."""
+def markdown(results: list[ContrastResult], out: TextIO | None = None) -> None:
+    """Print one row per contrast and point (to standard output by default, looked up at call time)."""
+    out = out or sys.stdout
     print("| contrast | ratio | SNR (dB) | design | seeds | paired over | mean diff | 95 % interval | p (Holm) | "
           "verdict |", file=out)
     print("|---|---|---|---|---|---|---|---|---|---|", file=out)

@@ -35,8 +35,9 @@ def declared_contrasts(csv_path: Path) -> list[tuple[str, str]]:
 
 
 def report_contrasts(rows: list[dict[str, Any]], contrasts: list[tuple[str, str]], alpha: float, power: float,
-                     out: TextIO = sys.stdout) -> None:
+                     out: TextIO | None = None) -> None:
     """Print the planned contrasts whose schemes are in ``rows`` (and which were skipped)."""
+    out = out or sys.stdout
     present = {str(r["scheme"]) for r in rows}
     usable = [c for c in contrasts if set(c) <= present]
     skipped = [f"{a}-{b}" for a, b in contrasts if (a, b) not in usable]
@@ -50,8 +51,11 @@ def report_contrasts(rows: list[dict[str, Any]], contrasts: list[tuple[str, str]
         markdown(planned_contrasts(rows, usable, alpha, power), out)
 
 
-def report(rows: list[dict[str, Any]], alpha: float = 0.05, out: TextIO = sys.stdout, all_pairs: bool = False) -> None:
-    """Print the ranking of every point of ``rows`` (with the all-pairs tests when ``all_pairs``)."""
+def report(rows: list[dict[str, Any]], alpha: float = 0.05, out: TextIO | None = None,
+           all_pairs: bool = False) -> None:
+    """Print the ranking of every point of ``rows`` (with the all-pairs tests when ``all_pairs``) to ``out``
+    (standard output by default, looked up at call time)."""
+    out = out or sys.stdout
     for (ratio, snr), point in sorted(group_rows(rows, ["bandwidth_ratio", "snr_db"]).items()):
         curves: dict[str, list[dict[str, Any]]] = {}
         for r in point:

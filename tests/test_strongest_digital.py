@@ -66,15 +66,15 @@ def test_capacity_bound_is_at_least_amc_at_every_point_and_seed(digits):
 
 @pytest.mark.slow
 def test_layered_broadcast_serves_its_range_in_steps_where_single_layer_digital_cliffs(digits):
-    """digital_layered (1/2/3 bits at 0/10/20 dB): nothing below 0 dB, a model above chance + 0.3 from 0 dB,
-    each layer decoding from its own design SNR on; digital AMC designed for 20 dB has nothing below 20 dB."""
+    """digital_layered (1/2/3 bits at 0/10/20 dB, default training): nothing below 0 dB, a model above chance + 0.3
+    from 0 dB (0.65 measured), each layer decoding from its own design SNR on; digital AMC designed for 20 dB has
+    nothing below 20 dB."""
     from conftest import make, recipes_and_options
-    rec, opts = recipes_and_options("train.epochs=20", "scheme.pruning_kd.finetune_epochs=5",
-                                    "scheme.digital_capacity.bits=[2,4]", "scheme.digital_capacity.validation_draws=4",
-                                    "link.k_max=2048", data=digits)
+    rec, opts = recipes_and_options("scheme.digital_capacity.bits=[2,4]", "scheme.digital_capacity.validation_draws=4",
+                                    "scheme.digital_capacity.mixed_precision=false", "link.k_max=2048", data=digits)
     budget = rec.context.full_channel_uses
     layered, amc = make("digital_layered", rec, opts, budget), make("digital_amc", rec, opts, budget)
-    chance = float((digits.y_test == torch.mode(digits.y_test).values).float().mean())
+    chance = 1.0 / digits.num_classes
     acc, layers = {}, {}
     for snr in (-5.0, 0.0, 10.0, 20.0):
         d = layered.deliver(snr, 16, rec.context.generator("layered", snr), design_snr_db=20.0)
