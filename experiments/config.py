@@ -232,7 +232,8 @@ def scheme_runs(cfg: DictConfig, exp: ExperimentOptions) -> list[SchemeRun]:
     """Every scheme of the run with typed options and a config id: a hash of everything that changes its rows
     except the sweep axes (so changing one scheme's options recomputes only that scheme)."""
     common = [container(cfg.channel), container(cfg.model), container(cfg.data), container(cfg.train),
-              container(cfg.seed), exp.num_realizations, container(cfg.side_info), container(cfg.link)]
+              container(cfg.seed), exp.num_realizations, container(cfg.side_info), container(cfg.link),
+              *([options_dict(exp.draws_until)] if exp.draws_until else [])]      # the rule changes rows
     for name in cfg.get("scheme") or {}:       # a typo in any scheme's options fails now, run or not
         scheme_options(cfg, name)
     runs = []

@@ -48,7 +48,7 @@ def main(cfg: DictConfig, out: Path | None = None) -> list[dict]:
                      seeds=exp.seeds, design_snr_db=exp.design_snr_db,
                      columns=dict(channel=cfg.channel.name, **channel_columns(context.channel_cfg),
                                   model=cfg.model.name, data=cfg.data.name, side_info_mode=run.side_info.mode),
-                     progress=run.show_progress, precision=run.eval_precision)
+                     progress=run.show_progress, precision=run.eval_precision, draws_until=exp.draws_until)
     title = f"{cfg.model.name} on {cfg.data.name}, {cfg.channel.name} channel, {exp.num_realizations} realizations"
     paths = plot_accuracy(rows, exp.x, out / f"accuracy_vs_{'snr' if exp.x == 'snr_db' else 'bandwidth'}",
                           title=title, xlabel=XLABELS[exp.x], panel=exp.panel,

@@ -165,3 +165,30 @@ def test_the_test_set_error_option_covers_a_shared_test_set():
             hits[flag] += e.low <= 0.9 <= e.high
     assert hits[False] / trials < 0.8 and 0.93 <= hits[True] / trials <= 0.995
     assert estimate(rows, test_error=True).estimator.endswith(TEST_ERROR)
+
+
+def test_the_sequential_rule_stops_at_its_half_width_or_its_maximum():
+    from airnet.config.run import DrawRule
+    rule = DrawRule(half_width=0.02, max=64)
+    rng = random.Random(0)
+    wide = [rng.gauss(0.7, 0.2) for _ in range(16)]
+    assert not rule.done(wide) and rule.done([0.7] * 16) and rule.done(wide * 4)      # 64 draws: the maximum
+    narrow = [rng.gauss(0.7, 0.02) for _ in range(16)]
+    half = t_quantile(0.975, 15) * (sum((a - sum(narrow) / 16) ** 2 for a in narrow) / 15) ** 0.5 / 4
+    assert rule.done(narrow) == (half <= 0.02)
+    with pytest.raises(ValueError, match="half_width"):
+        DrawRule(half_width=0.0, max=64)
+
+
+def test_sequential_draws_add_batches_until_the_rule_holds(tmp_path):
+    from experiments.sweep import main
+    from conftest import compose
+    common = ("model=mlp", "train.epochs=2", "experiment.snr_db=[-5,30]", "experiment.num_realizations=8",
+              "experiment.schemes=[noise_injection]", f"cache_dir={tmp_path}/cache", "progress=false")
+    fixed = main(compose(*common), tmp_path / "fixed")
+    rows = main(compose(*common, "experiment.draws_until={half_width: 0.004, max: 64}"), tmp_path / "rule")
+    used = {float(r["snr_db"]): int(r["num_realizations"]) for r in rows}
+    assert used[-5.0] > 8 and used[-5.0] in (16, 32, 64)          # noisy: more draws
+    assert all(len(r["acc_draws"].split("/")) == used[float(r["snr_db"])] for r in rows)
+    first = {float(r["snr_db"]): r["acc_draws"].split("/")[:8] for r in rows}
+    assert first == {float(r["snr_db"]): r["acc_draws"].split("/") for r in fixed}   # the first batch is the same

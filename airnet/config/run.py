@@ -18,9 +18,36 @@ from airnet.config.options import OptionError, within
 
 
 @dataclass(frozen=True)
+class DrawRule:
+    """Sequential draws: after the first ``num_realizations`` draws of a point, draw as many again (doubling) until
+    the 95 % t-interval half-width of the mean accuracy over the draws is at most ``half_width``, or ``max`` draws."""
+
+    half_width: float
+    max: int
+
+    def __post_init__(self) -> None:
+        within("experiment.draws_until.half_width", self.half_width, 0, 0.5, low_open=True)
+        within("experiment.draws_until.max", self.max, 2)
+
+    def done(self, accs: Sequence[float]) -> bool:
+        """Whether ``accs`` (per-draw accuracies so far) meet the rule."""
+        n = len(accs)
+        if n >= self.max:
+            return True
+        if n < 2:
+            return False
+        from scipy import special
+
+        mean = sum(accs) / n
+        sd = math.sqrt(sum((a - mean) ** 2 for a in accs) / (n - 1))
+        return float(special.stdtrit(n - 1, 0.975)) * sd / math.sqrt(n) <= self.half_width
+
+
+@dataclass(frozen=True)
 class ExperimentOptions:
-    """``conf/experiment/*.yaml``: the sweep axes, the schemes, the draws per point, and the planned ``contrasts``
-    (pairs ``[A, B]`` tested as A - B by ``experiments.rank``; pairs with a scheme the run lacks are skipped)."""
+    """``conf/experiment/*.yaml``: the sweep axes, the schemes, the draws per point (``num_realizations``; with a
+    ``draws_until`` rule, the first batch), and the planned ``contrasts`` (pairs ``[A, B]`` tested as A - B by
+    ``experiments.rank``; pairs with a scheme the run lacks are skipped)."""
 
     name: str
     x: Literal["snr_db", "bandwidth_ratio"]
@@ -31,6 +58,7 @@ class ExperimentOptions:
     seeds: tuple[int, ...]
     design_snr_db: tuple[float | None, ...]
     contrasts: tuple[tuple[str, str], ...]
+    draws_until: DrawRule | None
 
     def __post_init__(self) -> None:
         bad_pairs = [list(c) for c in self.contrasts if len(c) != 2 or c[0] == c[1]]
@@ -38,6 +66,9 @@ class ExperimentOptions:
             raise OptionError(f"experiment.contrasts must be pairs [A, B] of two schemes, got {bad_pairs}")
         if self.num_realizations < 1:
             raise OptionError(f"experiment.num_realizations must be at least 1, got {self.num_realizations}")
+        if self.draws_until is not None and self.draws_until.max < self.num_realizations:
+            raise OptionError(f"experiment.draws_until.max ({self.draws_until.max}) is below "
+                              f"experiment.num_realizations ({self.num_realizations}), the first batch")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise OptionError(f"experiment.seeds must be distinct integers, got {list(self.seeds)}")
         if not self.design_snr_db:

@@ -10,8 +10,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
+import torch
 from tqdm.auto import tqdm
 
+from airnet.config.run import DrawRule
 from airnet.context import Context
 from airnet.delivery.evaluation import AccuracyStats, accuracy_of_vectors
 from airnet.run.statistics import DEGENERATE
@@ -89,7 +91,7 @@ def run_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Schem
               bandwidth_ratio: Sequence[float], num_realizations: int, table: ResultTable,
               seeds: Sequence[int] = (0,), design_snr_db: Sequence[float | None] = (None,),
               columns: Mapping[str, Any] | None = None, progress: bool = False,
-              precision: str = "float32") -> list[dict[str, Any]]:
+              precision: str = "float32", draws_until: DrawRule | None = None) -> list[dict[str, Any]]:
     """Evaluate every point not yet in ``table``; write one CSV row per point (per training seed).
 
     Points run seed by seed, design by design, ratio by ratio, SNR by SNR, scheme by scheme. Each point's channel
@@ -119,6 +121,10 @@ def run_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Schem
         Constant descriptive columns (channel, model, data ...), placed after the key columns.
     precision : "float32" | "bfloat16"
         Scoring precision (:func:`airnet.delivery.evaluation.accuracy_of_vectors`).
+    draws_until : DrawRule, optional
+        Sequential draws: after the first ``num_realizations``, the point draws as many again (continuing its
+        generator, so schemes with common draws keep them) until the rule is met; ``num_realizations`` in the CSV
+        is the number used.
 
     Output
     ------
@@ -147,13 +153,21 @@ def run_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Schem
                                                                                   budget)
         tags = ("eval", p.snr_db, p.bandwidth_ratio) + (() if p.design_snr_db is None   # no scheme: common draws
                                                         else ("design", p.design_snr_db))
-        d = scheme.deliver(p.snr_db, num_realizations, s.generator(*tags), p.design_snr_db)
+        g = s.generator(*tags)
+        d = scheme.deliver(p.snr_db, num_realizations, g, p.design_snr_db)
         if d.channel_uses > budget:
             raise RuntimeError(f"scheme {p.run.name} used {d.channel_uses} channel uses, budget is {budget}")
-        stats = AccuracyStats.of(accuracy_of_vectors(d.model, d.vectors, s.data.x_test, s.data.y_test,
-                                                     precision=precision))
+        scores = [accuracy_of_vectors(d.model, d.vectors, s.data.x_test, s.data.y_test, precision=precision)]
+        sent = [float((d.vectors != 0).double().sum())]
+        while draws_until is not None and not draws_until.done(torch.cat(scores).tolist()):
+            more = min(sum(len(a) for a in scores), draws_until.max - sum(len(a) for a in scores))
+            extra = scheme.deliver(p.snr_db, more, g, p.design_snr_db)
+            scores.append(accuracy_of_vectors(extra.model, extra.vectors, s.data.x_test, s.data.y_test,
+                                              precision=precision))
+            sent.append(float((extra.vectors != 0).double().sum()))
+        stats = AccuracyStats.of(torch.cat(scores))
         accs = stats.per_realization
-        delivered = float((d.vectors != 0).double().mean())
+        delivered = sum(sent) / (len(accs) * d.vectors.shape[1])
         if delivered < DEGENERATE:
             log.warning("%s at %g dB (ratio %g, seed %d) delivers %.1f %% of the weights: %s", p.run.name, p.snr_db,
                         p.bandwidth_ratio, p.seed, 100 * delivered, why_degenerate(d, budget))
