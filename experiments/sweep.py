@@ -18,6 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from airnet.config.options import OptionError
+from airnet.delivery.evaluation import effective_precision
 from airnet.run.plotting import plot_accuracy
 from airnet.run.sweep import KEY_COLUMNS, run_sweep
 from airnet.store.results import ResultTable
@@ -48,7 +49,8 @@ def main(cfg: DictConfig, out: Path | None = None) -> list[dict]:
                      seeds=exp.seeds, design_snr_db=exp.design_snr_db,
                      columns=dict(channel=cfg.channel.name, **channel_columns(context.channel_cfg),
                                   model=cfg.model.name, data=cfg.data.name, side_info_mode=run.side_info.mode),
-                     progress=run.show_progress, precision=run.eval_precision, draws_until=exp.draws_until)
+                     progress=run.show_progress, precision=effective_precision(run.eval_precision, context.device),
+                     draws_until=exp.draws_until)
     title = f"{cfg.model.name} on {cfg.data.name}, {cfg.channel.name} channel, {exp.num_realizations} realizations"
     paths = plot_accuracy(rows, exp.x, out / f"accuracy_vs_{'snr' if exp.x == 'snr_db' else 'bandwidth'}",
                           title=title, xlabel=XLABELS[exp.x], panel=exp.panel,

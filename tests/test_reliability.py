@@ -341,3 +341,14 @@ def test_the_same_rows_give_byte_identical_figures(tmp_path):
     b = plot_accuracy(rows, "snr_db", tmp_path / "b")
     for x, y in zip(a, b):
         assert x.read_bytes() == y.read_bytes(), x.name
+
+
+def test_bfloat16_scoring_falls_back_on_a_cpu_without_it(monkeypatch, caplog):
+    from airnet.delivery import evaluation
+    monkeypatch.setattr(evaluation, "cpu_has_bf16", lambda: False)
+    with caplog.at_level(logging.WARNING, logger="airnet"):
+        assert evaluation.effective_precision("bfloat16", torch.device("cpu")) == "float32"
+    assert "no native bfloat16" in caplog.text
+    monkeypatch.setattr(evaluation, "cpu_has_bf16", lambda: True)
+    assert evaluation.effective_precision("bfloat16", torch.device("cpu")) == "bfloat16"
+    assert evaluation.effective_precision("float32", torch.device("cpu")) == "float32"

@@ -34,6 +34,29 @@ STRATEGIES = ("auto", "grouped", "copy", "vmap", "loop")
 PRECISIONS = ("float32", "bfloat16")
 
 
+def cpu_has_bf16() -> bool | None:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX; from ``/proc/cpuinfo``); None where that
+    cannot be read (not Linux)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return None
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def effective_precision(precision: str, device: torch.device) -> str:
+    """``precision``, except ``bfloat16`` on a CPU without native bfloat16, where it is emulated and 8-21x slower
+    than float32 (measured on AVX2): a warning, and float32."""
+    if precision == "bfloat16" and device.type == "cpu" and cpu_has_bf16() is False:
+        import logging
+
+        logging.getLogger("airnet").warning("eval_precision=bfloat16: this CPU has no native bfloat16 (no AVX512-BF16 "
+                                            "or AMX), where it runs 8-21x slower than float32; scoring in float32")
+        return "float32"
+    return precision
+
+
 def pick_strategy(model: nn.Module, device: torch.device) -> str:
     """The fastest measured strategy (benchmarks/evaluation.py): ``grouped`` for models that provide
     ``forward_grouped(params, x)`` (the built-in MLP and CNN: several realizations as one stacked or grouped
