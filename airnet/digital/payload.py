@@ -21,7 +21,7 @@ from torch import nn
 from airnet.delivery.evaluation import accuracy_of_vectors
 from airnet.digital.entropy import LayerCode, code_layers
 from airnet.digital.quantization import Quantized, quantize
-from airnet.side_info.bits import WIDTH_BITS, SideInfo, payload_side_info, state_bits
+from airnet.side_info.bits import SideInfo, payload_side_info, state_bits
 from airnet.side_info.search import largest_fitting
 from airnet.side_info.sizing import codes_that_fit
 from airnet.training.pruning import Pruner, Structure
@@ -105,9 +105,7 @@ def make_payload(w: torch.Tensor, layer_of: torch.Tensor, num_layers: int, mask:
     ``state`` bits, mask), and with ``entropy`` each layer entropy coded (its table a side-information part,
     ``tables``)."""
     q = quantize(w[mask], layer_of[mask], bits, num_layers)
-    parts = payload_side_info(pruner, mask, num_layers, state).parts
-    if q.mixed:
-        parts = {**parts, "width": WIDTH_BITS * num_layers}
+    parts = payload_side_info(pruner, mask, num_layers, state, num_layers if q.mixed else 1).parts
     coding = None
     if entropy:
         coding = code_layers(q.codes, layer_of[mask], q.layer_bits, num_layers)
@@ -157,13 +155,13 @@ def rank_payloads(model: nn.Module, bits_available: int, bit_options: tuple[int,
         for b in bit_options:
             keep = codes_that_fit(bits_available, int(b), w.numel(), layers, pruner, side_counted, mask_for=mask_for,
                                   state=state)
-            if entropy:
-                def fits(extra: int, base: int = max(keep, pruner.min_keep), b: int = int(b),
-                         pruner: Pruner = pruner) -> bool:
+            if entropy:                   # grow from the fixed-width size while the coded stream still fits
+                base = max(keep, pruner.min_keep)
+
+                def fits(extra: int, base: int = base, b: int = int(b), pruner: Pruner = pruner) -> bool:
                     p = make_payload(w, layer_of, layers, mask_for(base + extra), b, pruner, state, structure)
                     return p.stream_bits(side_counted) <= bits_available
 
-                base = max(keep, pruner.min_keep)
                 if base <= w.numel() and (keep >= 1 or fits(0)):
                     keep = base + largest_fitting(w.numel() - base, fits)
             if keep < 1:

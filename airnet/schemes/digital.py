@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import dataclass, replace
+from functools import cached_property
 from fractions import Fraction
 from typing import Any, Literal, TypeVar
 
@@ -34,7 +35,7 @@ from airnet.digital.allocation import allocate_widths
 from airnet.digital.payload import Payload, build_payload, rank_payloads, validation_accuracy
 from airnet.digital.quantization import QuantizationNoise
 from airnet.schemes.base import O, Delivery, Scheme, register_scheme
-from airnet.side_info.bits import WIDTH_BITS, payload_side_info, state_bits
+from airnet.side_info.bits import payload_side_info, state_bits
 from airnet.side_info.protection import LinkOptions
 from airnet.side_info.transports import MCS, CapacityTransport, LDPCTransport, Transport, mcs_ladder, segment_uses
 from airnet.training.pruning import PruneOptions, make_pruner
@@ -168,14 +169,14 @@ class DigitalScheme(OnTheLink[D]):
         sensitivity; None when they would all be equal (the uniform candidates cover that) or nothing fits."""
         ctx = self.context
         teacher = self.recipes.teacher()
-        layers = len(ParamLayout.of(teacher).names)
-        pruner = make_pruner(teacher, proxy.structure)
-        side = payload_side_info(pruner, proxy.mask, layers, state_bits(teacher)).parts
-        side = {**side, "width": WIDTH_BITS * layers}
+        layout = ParamLayout.of(teacher)
+        layers = len(layout.names)
+        side = payload_side_info(make_pruner(teacher, proxy.structure), proxy.mask, layers, state_bits(teacher),
+                                 widths=layers).parts
         budget = bits_available - (sum(side.values()) if self.side_counted else 0)
         widths = allocate_widths(teacher, proxy.mask, self.options.bits, budget, ctx.data.x_val, ctx.data.y_val,
                                  self.options.entropy_coding)
-        present = [b for b, n in zip(widths or (), ParamLayout.of(teacher).layer_of()[proxy.mask.cpu()]
+        present = [b for b, n in zip(widths or (), layout.layer_of()[proxy.mask.cpu()]
                                      .bincount(minlength=layers).tolist()) if n]
         return widths if widths is not None and len(set(present)) > 1 else None
 
@@ -232,6 +233,12 @@ class DigitalCapacity(DigitalScheme[DigitalOptions]):
                                        link.error_probability, link.capacity_fading, link.outage_draws)
         return t, {"link": t.describe()}
 
+    @cached_property
+    def amc(self) -> "DigitalAMC":
+        """The ``digital_amc`` with these options whose payloads the bound carries (one instance: its MCS searches
+        and payloads are memoized across the sweep's points)."""
+        return DigitalAMC(self.context, self.recipes, self.options, self.budget)
+
     def pool(self, design_snr_db: float) -> list[tuple[str, CapacityTransport, nn.Module, Payload | None]]:
         """(source, ideal code, model, payload) for its own payload and ``digital_amc``'s (same options), each
         coded at its own rate in the whole budget."""
@@ -239,18 +246,13 @@ class DigitalCapacity(DigitalScheme[DigitalOptions]):
             t, _ = self.transport(design_snr_db)
             model, payload = self.payload(t.payload_bits)
             out = [("own", t, model, payload)]
-            amc = DigitalAMC(self.context, self.recipes, self.options, self.budget)
-            amc_t, _ = amc.transport(design_snr_db)
+            amc_t, _ = self.amc.transport(design_snr_db)
             if amc_t is not None:
-                out.append(("digital_amc", t, *amc.payload(amc_t.payload_bits)))
+                out.append(("digital_amc", t, *self.amc.payload(amc_t.payload_bits)))
             return [(src, code if p is None else code.carrying(p.stream_bits(self.side_counted)), m, p)
                     for src, code, m, p in out]
 
         return self.memoized("pool", design_snr_db, compute)
-
-    def configured(self, design_snr_db: float) -> tuple[Transport | None, nn.Module, Payload | None, dict[str, Any]]:
-        source, t, model, payload = self.pool(design_snr_db)[0]
-        return t, model, payload, {**self.transport(design_snr_db)[1], "payload_from": source}
 
     def deliver(self, snr_db: float, num_realizations: int, generator: torch.Generator,
                 design_snr_db: float | None = None) -> Delivery:

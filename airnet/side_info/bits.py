@@ -78,10 +78,11 @@ def analog_parts(mask: int = 0, factor_layers: int = 0, state: int = 0,
     return {**{k: v for k, v in parts.items() if v}, **(extra or {})}
 
 
-def payload_parts(num_layers: int, mask: int = 0, state: int = 0) -> dict[str, int]:
-    """The parts of a digital payload's side information: header (offset, step per layer), bit width, ``state``
-    bits and ``mask`` bits (zero parts are left out)."""
-    parts = {"header": quantization_header_bits(num_layers), "width": WIDTH_BITS, "state": state, "mask": mask}
+def payload_parts(num_layers: int, mask: int = 0, state: int = 0, widths: int = 1) -> dict[str, int]:
+    """The parts of a digital payload's side information: header (offset, step per layer), ``widths`` bit widths
+    (one, or one per layer with mixed precision), ``state`` bits and ``mask`` bits (zero parts are left out)."""
+    parts = {"header": quantization_header_bits(num_layers), "width": WIDTH_BITS * widths, "state": state,
+             "mask": mask}
     return {k: v for k, v in parts.items() if v}
 
 
@@ -104,7 +105,8 @@ def analog_side_info(model: nn.Module, plan: TransmissionPlan, pricing: MaskPric
     return SideInfo(analog_parts(mask, factor_layers, state_bits(model), extra))
 
 
-def payload_side_info(pricing: MaskPricing, mask: torch.Tensor, num_layers: int, state: int = 0) -> SideInfo:
-    """A digital payload's header (offset, step per layer), bit width, ``state`` bits (:func:`state_bits`), and
-    coded mask (if any weight is left out)."""
-    return SideInfo(payload_parts(num_layers, 0 if bool(mask.all()) else pricing.mask_bits(mask), state))
+def payload_side_info(pricing: MaskPricing, mask: torch.Tensor, num_layers: int, state: int = 0,
+                      widths: int = 1) -> SideInfo:
+    """A digital payload's header (offset, step per layer), ``widths`` bit widths, ``state`` bits
+    (:func:`state_bits`), and coded mask (if any weight is left out)."""
+    return SideInfo(payload_parts(num_layers, 0 if bool(mask.all()) else pricing.mask_bits(mask), state, widths))
