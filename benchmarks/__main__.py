@@ -1,6 +1,6 @@
 """Run the benchmarks and print every figure as a ratio against its reference from the same run.
 
-    python -m benchmarks [--quick] [channels noise_injection evaluation ldpc jobs]
+    python -m benchmarks [--quick] [channels noise_injection evaluation ldpc side_info entropy store jobs device]
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import platform
 
 import torch
 
-SUITES = ("channels", "noise_injection", "evaluation", "ldpc", "side_info", "entropy", "jobs", "device")
+SUITES = ("channels", "noise_injection", "evaluation", "ldpc", "side_info", "entropy", "store", "jobs", "device")
 
 
 def main() -> None:

@@ -9,12 +9,12 @@ Each ``A-B`` is tested as the paired difference over training seeds at every poi
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 from typing import TextIO
 
 from airnet.run.contrasts import ContrastResult, planned_contrasts
+from airnet.store.results import read_rows
 
 
 def markdown(results: list[ContrastResult], out: TextIO | None = None) -> None:
@@ -45,10 +45,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--alpha", type=float, default=0.05, help="family-wise error rate (Holm)")
     ap.add_argument("--power", type=float, default=0.8, help="power for the detectable difference")
     args = ap.parse_args(argv)
-    if not args.csv.is_file():
+    try:
+        rows = read_rows(args.csv)              # the CSV and the shards of jobs still writing
+    except FileNotFoundError:
         ap.error(f"no such results file: {args.csv}")
-    with open(args.csv, newline="") as f:
-        rows = list(csv.DictReader(f))
     try:
         results = planned_contrasts(rows, args.contrasts, args.alpha, args.power)
     except ValueError as exc:

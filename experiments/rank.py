@@ -13,13 +13,13 @@ power, so ``~`` there is rarely a tie.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 from typing import Any, TextIO
 
 from airnet.run.contrasts import planned_contrasts
 from airnet.run.statistics import curve_label, group_rows, rank
+from airnet.store.results import read_rows
 from experiments.contrasts import markdown, parse_contrast
 
 
@@ -92,10 +92,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--all-pairs", action="store_true", help="also test every pair of curves at each point")
     ap.add_argument("--schemes", default="", help="comma-separated scheme names to keep (default: all)")
     args = ap.parse_args(argv)
-    if not args.csv.is_file():
+    try:
+        rows = read_rows(args.csv)              # the CSV and the shards of jobs still writing
+    except FileNotFoundError:
         ap.error(f"no such results file: {args.csv}")
-    with open(args.csv, newline="") as f:
-        rows = list(csv.DictReader(f))
     keep = {s for s in args.schemes.split(",") if s}
     if keep:
         rows = [r for r in rows if r["scheme"] in keep]

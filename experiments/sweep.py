@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import hydra
 import torch
@@ -21,7 +22,7 @@ from airnet.config.options import OptionError
 from airnet.delivery.evaluation import effective_precision
 from airnet.run.plotting import plot_accuracy
 from airnet.run.sweep import KEY_COLUMNS, run_sweep
-from airnet.store.results import ResultTable
+from airnet.store.results import ResultTable, read_rows
 from experiments.config import (build_context, check_schemes, experiment_options, import_plugins, run_options,
                                 scheme_runs, train_settings)
 
@@ -44,19 +45,34 @@ def main(cfg: DictConfig, out: Path | None = None) -> list[dict]:
     context = build_context(cfg, run, exp)
     check_schemes(schemes, context)
     torch.set_num_threads(run.torch_threads(context.num_params))
-    table = ResultTable(out / "results.csv", KEY_COLUMNS)
-    rows = run_sweep(context, settings, schemes, exp.snr_db, exp.bandwidth_ratio, exp.num_realizations, table,
-                     seeds=exp.seeds, design_snr_db=exp.design_snr_db,
-                     columns=dict(channel=cfg.channel.name, **channel_columns(context.channel_cfg),
-                                  model=cfg.model.name, data=cfg.data.name, side_info_mode=run.side_info.mode),
-                     progress=run.show_progress, precision=effective_precision(run.eval_precision, context.device),
-                     draws_until=exp.draws_until)
+    with ResultTable(out / "results.csv", KEY_COLUMNS) as table:     # closing merges, even after an error
+        rows = run_sweep(context, settings, schemes, exp.snr_db, exp.bandwidth_ratio, exp.num_realizations, table,
+                         seeds=exp.seeds, design_snr_db=exp.design_snr_db,
+                         columns=dict(channel=cfg.channel.name, **channel_columns(context.channel_cfg),
+                                      model=cfg.model.name, data=cfg.data.name, side_info_mode=run.side_info.mode),
+                         progress=run.show_progress,
+                         precision=effective_precision(run.eval_precision, context.device),
+                         draws_until=exp.draws_until)
     title = f"{cfg.model.name} on {cfg.data.name}, {cfg.channel.name} channel, {exp.num_realizations} realizations"
-    paths = plot_accuracy(rows, exp.x, out / f"accuracy_vs_{'snr' if exp.x == 'snr_db' else 'bandwidth'}",
-                          title=title, xlabel=XLABELS[exp.x], panel=exp.panel,
-                          chance=1.0 / context.data.num_classes, note=run.side_info.describe())
+    paths = plot_store(table.path, exp.x, out / f"accuracy_vs_{'snr' if exp.x == 'snr_db' else 'bandwidth'}",
+                       title=title, xlabel=XLABELS[exp.x], panel=exp.panel,
+                       chance=1.0 / context.data.num_classes, note=run.side_info.describe())
     log.info("results: %s; plot: %s", table.path, ", ".join(map(str, paths)))
     return rows
+
+
+def plot_store(path: Path, x: str, out_stem: Path, **kwargs: Any) -> list[Path]:
+    """Plot every row of the run folder's merged store (other jobs writing into the folder included), PNG and PDF
+    from the same rows; again while the store grows meanwhile, so the job that finishes last draws every point."""
+    drawn: list[dict[str, str]] = []
+    paths: list[Path] = []
+    for _ in range(5):
+        rows = [r for r in read_rows(path) if r.get(x, "") != ""]
+        if rows == drawn:
+            break
+        paths = plot_accuracy(rows, x, out_stem, **kwargs)
+        drawn = rows
+    return paths
 
 
 def channel_columns(channel_cfg: dict) -> dict:

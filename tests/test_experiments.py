@@ -20,6 +20,8 @@ def test_result_table_resumes(tmp_path):
     assert t2.has(scheme="clean", snr_db=5.0)
     assert not t2.has(scheme="clean", snr_db=10.0)
     t2.add({"scheme": "clean", "snr_db": 5.0, "acc_mean": 0.7})  # replaces, never duplicates
+    t.close()
+    t2.close()
     assert len(ResultTable(tmp_path / "r.csv", ["scheme", "snr_db"]).rows) == 1
     assert not list(tmp_path.glob("*.tmp"))
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from airnet.config.options import OptionError
-from airnet.store.results import ResultTable
+from airnet.store.results import ResultTable, read_rows, shard_folder
 from conftest import compose
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,9 +21,9 @@ KEYS = ("scheme", "snr_db")
 
 
 def _writer(path: str, name: str, count: int) -> None:
-    table = ResultTable(path, KEYS)
-    for i in range(count):
-        table.add({"scheme": name, "snr_db": i, "acc_mean": 0.5})
+    with ResultTable(path, KEYS, merge_every=0.0) as table:       # merge after every point: the most contention
+        for i in range(count):
+            table.add({"scheme": name, "snr_db": i, "acc_mean": 0.5})
 
 
 @pytest.mark.slow
@@ -56,13 +56,23 @@ def test_two_sweeps_with_different_snrs_into_one_folder_keep_both(tmp_path):
         assert p.returncode == 0, err[-2000:]
     rows = list(csv.DictReader(open(tmp_path / "out" / "results.csv")))
     assert sorted(float(r["snr_db"]) for r in rows) == [0, 5, 10, 15, 20, 25, 30, 35]
+    # the figure is drawn from the merged store, PNG and PDF from the same rows: all 8 points, whichever job ended last
+    from PIL import Image
+    from airnet.run.plotting import rows_digest
+    source = rows_digest(rows)
+    assert source.startswith("airnet rows 8 ")
+    assert Image.open(tmp_path / "out" / "accuracy_vs_snr.png").text["Description"] == source
+    assert source.encode() in (tmp_path / "out" / "accuracy_vs_snr.pdf").read_bytes()
+    assert not shard_folder(tmp_path / "out" / "results.csv").exists() or all(
+        s.name.endswith(".done") for s in shard_folder(tmp_path / "out" / "results.csv").iterdir())
 
 
 def test_cut_off_row_is_dropped_with_a_warning_and_recomputed(tmp_path, caplog):
     path = tmp_path / "results.csv"
-    t = ResultTable(path, KEYS)
-    for i in range(3):
-        t.add({"scheme": "clean", "snr_db": i, "acc_mean": 0.5, "acc_std": 0.1})
+    with ResultTable(path, KEYS) as t:
+        for i in range(3):
+            t.add({"scheme": "clean", "snr_db": i, "acc_mean": 0.5, "acc_std": 0.1})
+    assert not shard_folder(path).exists()           # one writer, closed: its shard is folded into the CSV
     text = path.read_text()
     path.write_text(text[: text.rindex("0.5")])            # crash mid-row: "clean,2.0," is left
     with caplog.at_level(logging.WARNING, logger="airnet"):
@@ -70,7 +80,38 @@ def test_cut_off_row_is_dropped_with_a_warning_and_recomputed(tmp_path, caplog):
     assert "line 4" in caplog.text and "cut off" in caplog.text
     assert t2.has(scheme="clean", snr_db=1) and not t2.has(scheme="clean", snr_db=2)
     t2.add({"scheme": "clean", "snr_db": 2, "acc_mean": 0.6, "acc_std": 0.1})
+    t2.close()
     assert len(list(csv.DictReader(open(path)))) == 3
+
+
+def test_kill_mid_append_loses_only_the_point_in_flight(tmp_path, caplog):
+    path = tmp_path / "results.csv"
+    t = ResultTable(path, KEYS)
+    for i in range(3):
+        t.add({"scheme": "clean", "snr_db": i, "acc_mean": 0.5})
+    (shard,) = shard_folder(path).glob("*.jsonl")
+    text = shard.read_text()
+    shard.write_text(text[: text.rindex("0.5")])     # kill -9 during the third append; never closed
+    with caplog.at_level(logging.WARNING, logger="airnet"):
+        t2 = ResultTable(path, KEYS)
+    assert "line 3" in caplog.text and "cut off" in caplog.text and shard.name in caplog.text
+    assert t2.has(scheme="clean", snr_db=1) and not t2.has(scheme="clean", snr_db=2)
+    assert [r["snr_db"] for r in read_rows(path, KEYS)] == ["0", "1"]
+
+
+def test_a_later_row_replaces_and_readers_never_write(tmp_path):
+    path = tmp_path / "results.csv"
+    with ResultTable(path, KEYS) as a:
+        a.add({"scheme": "clean", "snr_db": 0, "acc_mean": 0.5})
+    b = ResultTable(path, KEYS)
+    b.add({"scheme": "clean", "snr_db": 0.0, "acc_mean": 0.7, "extra": "new column"})
+    reader = ResultTable(path, KEYS)
+    reader.close()                                   # added nothing: must not rewrite the CSV
+    assert [r["acc_mean"] for r in csv.DictReader(open(path))] == ["0.5"]
+    assert [(r["acc_mean"], r["extra"]) for r in read_rows(path, KEYS)] == [("0.7", "new column")]
+    b.close()
+    assert [(r["acc_mean"], r["extra"]) for r in csv.DictReader(open(path))] == [("0.7", "new column")]
+    assert not shard_folder(path).exists() and not list(tmp_path.glob(".*tmp"))
 
 
 def test_invalid_accuracy_is_dropped(tmp_path, caplog):
@@ -85,7 +126,8 @@ def test_csv_has_lf_line_endings_and_mode_0644(tmp_path):
     path = tmp_path / "results.csv"
     old = os.umask(0o022)
     try:
-        ResultTable(path, KEYS).add({"scheme": "clean", "snr_db": 0, "acc_mean": 0.5})
+        with ResultTable(path, KEYS) as t:
+            t.add({"scheme": "clean", "snr_db": 0, "acc_mean": 0.5})
     finally:
         os.umask(old)
     assert b"\r" not in path.read_bytes()

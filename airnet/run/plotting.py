@@ -22,6 +22,23 @@ def _delivered(rows: Sequence[dict[str, Any]]) -> float:
     return sum(values) / len(values) if values else 1.0
 
 
+def rows_digest(rows: Sequence[dict[str, Any]]) -> str:
+    """``airnet rows <n> <sha256 prefix>`` of the rows' keys and accuracies, typed or as read from CSV alike."""
+    import hashlib
+
+    from airnet.run.sweep import KEY_COLUMNS
+
+    def canon(v: Any) -> str:
+        try:
+            return repr(float(v)) if not isinstance(v, bool) else str(v)
+        except (TypeError, ValueError):
+            return str(v)
+
+    lines = sorted("|".join(canon(r.get(c, "")) for c in (*KEY_COLUMNS, "acc_mean", "num_realizations"))
+                   for r in rows)
+    return f"airnet rows {len(lines)} {hashlib.sha256(chr(10).join(lines).encode()).hexdigest()[:16]}"
+
+
 def panel_title(panel: str, value: float) -> str:
     """``SNR = 0 dB``, ``bandwidth ratio = 0.5``."""
     name, unit = AXIS_NAMES.get(panel, (panel, ""))
@@ -134,10 +151,13 @@ def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, 
         if title:
             fig.suptitle(title)
         paths = []
+        source = rows_digest(rows)
         for ext in ("png", "pdf"):
             def save(p: Path, ext: str = ext) -> None:
-                # no creation date (PDF) or software stamp: the same rows give byte-identical files
-                meta = {"CreationDate": None} if ext == "pdf" else {"Software": None}
+                # no creation date (PDF) or software stamp: the same rows give byte-identical files; both name
+                # the rows they were drawn from (rows_digest), so a PNG and a PDF can be checked to match
+                meta = ({"CreationDate": None, "Subject": source} if ext == "pdf"
+                        else {"Software": None, "Description": source})
                 fig.savefig(p, format=ext, dpi=200, metadata=meta)
 
             paths.append(atomic_write(Path(f"{out_stem}.{ext}"), save))
