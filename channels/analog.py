@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from channels.base import Channel, ChannelOutput
+from channels.checks import check_reals, check_snr_float
 from channels.power import pair_reals, power_scale, unpair_reals
 
 
@@ -45,6 +46,8 @@ def transmit_reals(x: torch.Tensor, channel: Channel, snr_db: float | torch.Tens
         Equalized (ZF or MMSE, as the channel's receiver), de-normalized estimates.
     """
     x = _rows(x, check)
+    if isinstance(snr_db, (int, float)) and not isinstance(snr_db, bool):
+        check_snr_float(snr_db)
     if pad_to is None:
         fast = channel.receive_reals(x, snr_db, generator)
         if fast is not None:
@@ -90,10 +93,12 @@ def transmit_reals_soft(x: torch.Tensor, channel: Channel, snr_db: float | torch
 
 
 def _rows(x: torch.Tensor, check: bool) -> torch.Tensor:
-    """x as rows [B, m] (a vector [m] is one row); with ``check``, raise on NaN/inf."""
+    """x as rows [B, m] (a vector [m] is one row); raise on what cannot be sent (:func:`channels.checks.check_reals`)
+    and, with ``check``, on NaN/inf."""
+    check_reals(x)
     if x.dim() == 1:
         x = x.unsqueeze(0)
-    if check and not bool(torch.isfinite(x).all()):
+    if check and not bool(torch.isfinite(x.sum())) and not bool(torch.isfinite(x).all()):    # sum: one cheap pass
         raise ValueError(f"{int((~torch.isfinite(x)).sum())} non-finite value(s) (NaN or inf) cannot be transmitted")
     return x
 

@@ -6,6 +6,7 @@ import math
 import torch
 
 from channels.base import Channel
+from channels.power import mean_square
 from channels.capacity import awgn_capacity, awgn_dispersion, snr_linear
 from channels.registry import register_channel
 
@@ -39,9 +40,13 @@ class AWGNChannel(Channel):
         z = torch.randn(*lead, m + (m % 2), generator=generator, dtype=x.dtype, device=x.device)
         z = z[..., :m] if m % 2 else z
         if x.dim() == 1:                          # one vector (noise injection): one dot product for its power
-            noise = z.mul_(torch.dot(x, x).mul_(n0_over_p / m).sqrt_())
+            energy = torch.dot(x, x)
+            if bool(torch.isfinite(energy)) and float(energy) >= torch.finfo(x.dtype).tiny ** 0.5:
+                noise = z.mul_(energy.mul_(n0_over_p / m).sqrt_())
+            else:                                 # out of range in x's dtype: redone in float64
+                noise = z.mul_(mean_square(x)[0].mul(n0_over_p).sqrt_().to(x.dtype))
         else:
-            noise = z.mul_(x.pow(2).mean(dim=-1, keepdim=True).mul_(n0_over_p).sqrt_())
+            noise = z.mul_(mean_square(x).mul(n0_over_p).sqrt_().to(x.dtype))
         if self.equalizer == "mmse" and self.csi != "none":     # est = (x + noise) c: est - x = noise c - x (1 - c)
             c = 1.0 / (1.0 + n0_over_p)
             noise = noise.mul_(c).sub_(x, alpha=1.0 - c)

@@ -8,7 +8,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from channels.checks import check_positive, check_symbols
+from channels.checks import check_positive, check_snr_float, check_symbols
 from channels.power import snr_db_to_noise_var
 
 EQUALIZERS = ("zf", "mmse")
@@ -269,10 +269,10 @@ class Channel(nn.Module):
 
     def noise_var_of(self, snr_db: float | torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """N0 for symbols x [B, n] at ``snr_db`` (scalar or [B]): [B or 1, 1], real dtype of x."""
-        if isinstance(snr_db, (int, float)) and not isinstance(snr_db, bool) and math.isfinite(snr_db):
+        if isinstance(snr_db, (int, float)) and not isinstance(snr_db, bool):
             # the common case (training steps): no tensor round trip
-            return torch.full([1] * x.dim(), self.signal_power / 10.0 ** (snr_db / 10.0), dtype=x.real.dtype,
-                              device=x.device)
+            return torch.full([1] * x.dim(), self.signal_power / 10.0 ** (check_snr_float(snr_db) / 10.0),
+                              dtype=x.real.dtype, device=x.device)
         n0 = snr_db_to_noise_var(snr_db, self.signal_power).to(device=x.device, dtype=x.real.dtype)
         if n0.dim() == 1:
             if n0.shape[0] not in (1, x.shape[0]):

@@ -88,8 +88,31 @@ def power_scale(x: torch.Tensor, signal_power: float = 1.0) -> torch.Tensor:
     a : [..., 1], dtype of ``x``
     """
     p = check_positive("signal_power", signal_power)
+    ms = mean_square(x)
+    a = torch.where(ms > 0, torch.sqrt(p / (2.0 * ms.clamp_min(torch.finfo(ms.dtype).tiny))), torch.zeros_like(ms))
+    return a.to(x.dtype)
+
+
+def mean_square(x: torch.Tensor) -> torch.Tensor:
+    """Mean square per row, ``mean(x^2)`` over the last dimension, without overflow or underflow: when a row's
+    squares leave float32's range (a row of 1e30 squares to inf, one of 1e-30 to 0) every row is redone in float64.
+
+    Input
+    -----
+    x : [..., m], float
+
+    Output
+    ------
+    : [..., 1], dtype of ``x``; float64 when a row needed the float64 pass
+    """
     ms = x.pow(2).mean(dim=-1, keepdim=True)
-    return torch.where(ms > 0, torch.sqrt(p / (2.0 * ms.clamp_min(torch.finfo(ms.dtype).tiny))), torch.zeros_like(ms))
+    if bool((~torch.isfinite(ms) | (ms < torch.finfo(ms.dtype).tiny ** 0.5)).any()):  # rare: inf, tiny or all-zero
+        big = x.double().abs().amax(dim=-1, keepdim=True)
+        exact = (x.double() / big.clamp_min(1e-300)).pow(2).mean(dim=-1, keepdim=True) * big.pow(2)
+        if not bool(torch.isfinite(exact).all()):
+            raise ValueError(f"values up to {float(big.max()):.3g} are too large to power-normalize")
+        return exact                      # float64: callers cast what they derive from it (a scale, a deviation)
+    return ms
 
 
 def normalize_power(x: torch.Tensor, signal_power: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -394,3 +394,47 @@ def test_bfloat16_scoring_falls_back_on_a_cpu_without_it(monkeypatch, caplog):
     monkeypatch.setattr(evaluation, "cpu_has_bf16", lambda: True)
     assert evaluation.effective_precision("bfloat16", torch.device("cpu")) == "bfloat16"
     assert evaluation.effective_precision("float32", torch.device("cpu")) == "float32"
+
+
+def test_every_channel_answers_every_bad_input_alike_and_never_silently():
+    """The channel API contract: every public call on every built-in channel (OFDM included) gives a correct
+    result or a clear error of our own for each malformed input, the same message on every channel; no NaN/inf."""
+    from collections import defaultdict
+    from benchmarks.robustness import channel_cases, counts
+    cases = channel_cases()
+    assert len(cases) >= 197
+    n = counts(cases)
+    assert n["cryptic"] == 0 and n["silent"] == 0, [c for c in cases if c.outcome in ("cryptic", "silent")][:5]
+    answers = defaultdict(set)
+    for c in cases:
+        answers[c.name].add((c.outcome, c.message))
+    assert all(len(a) == 1 for a in answers.values()), {k: a for k, a in answers.items() if len(a) > 1}
+    assert answers["call snr=-400 dB"] == {("clear", "ValueError: snr_db must lie in [-150, 150] dB, got -400")}
+    assert answers["transmit_reals x=row of 1e30"] == {("ok", "")}
+
+
+@pytest.mark.parametrize("value", [1e30, 1e-30, 1e-20])
+def test_rows_far_from_unit_power_are_sent_at_the_channel_snr(value):
+    from channels import make_channel, transmit_reals
+    x = torch.full((2, 16), value) * torch.linspace(1, 2, 16)
+    for name in ("awgn", "rayleigh"):
+        y = transmit_reals(x, make_channel(name), 100.0, torch.Generator().manual_seed(0))
+        rel = ((y - x).abs() / x.abs()).max()
+        assert 1e-7 < float(rel) < 1e-3          # noise of relative size ~1e-5 (100 dB): neither lost nor blown up
+
+
+def test_malformed_data_files_are_named_and_cifar_batches_cannot_run_code(tmp_path):
+    import pickle
+    import numpy as np
+    from benchmarks.robustness import _cifar, counts, loader_cases
+    from airnet.zoo.data import load_data
+    cases = loader_cases()
+    assert counts(cases) == {"ok": 2, "clear": len(cases) - 2, "cryptic": 0, "silent": 0}, cases
+    assert all(("/" in c.message) for c in cases if c.outcome == "clear")            # every message names a path
+    # the real CIFAR-10 files are protocol-2 pickles from Python 2: they load through the safe unpickler too
+    root = _cifar(tmp_path / "c")
+    for f in (root / "cifar-10-batches-py").iterdir():
+        f.write_bytes(pickle.dumps(pickle.loads(f.read_bytes()), protocol=2))
+    d = load_data("cifar10", str(root))
+    assert d.x_test.shape == (10, 3, 32, 32) and d.y_test.dtype == torch.long
+    assert np.isclose(float(d.x_test.std()), float(load_data("cifar10", str(_cifar(tmp_path / "d"))).x_test.std()))

@@ -12,6 +12,7 @@ import dataclasses
 import gzip
 import importlib.util
 import pickle
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol, TypeVar
@@ -119,16 +120,40 @@ def load_digits_data(seed: int = 0, val_fraction: float = 0.15, test_fraction: f
     return _pack(xtr, ytr, xva, yva, xte, yte, 10, "digits")
 
 
-def _read_idx(path: Path) -> np.ndarray:
+def _read_idx(path: Path, ndim: int) -> np.ndarray:
+    """An unsigned-byte IDX array of ``ndim`` dimensions; a malformed file raises ValueError naming it."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError, zlib.error) as exc:          # gzip.BadGzipFile is an OSError
+        raise ValueError(f"{path} cannot be read ({type(exc).__name__}: {exc})") from exc
+    if len(data) < 4:
+        raise ValueError(f"{path} is not an unsigned-byte IDX file ({len(data)} bytes, no header)")
     magic = int.from_bytes(data[:4], "big")
-    ndim = magic & 0xFF
+    dims_n = magic & 0xFF
     if magic >> 8 != 0x08:
         raise ValueError(f"{path} is not an unsigned-byte IDX file (magic {magic:#x})")
+    if dims_n != ndim:
+        raise ValueError(f"{path} holds a {dims_n}-D array; expected {ndim}-D "
+                         f"({'images [N, H, W]' if ndim == 3 else 'labels [N]'})")
+    if len(data) < 4 + 4 * ndim:
+        raise ValueError(f"{path} is cut off inside its header")
     dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    body = len(data) - 4 - 4 * ndim
+    if body != int(np.prod(dims)):
+        raise ValueError(f"{path} is {'truncated' if body < np.prod(dims) else 'longer than its header says'}: "
+                         f"header {'x'.join(map(str, dims))} = {int(np.prod(dims))} bytes, file has {body}")
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def _labels_ok(path: object, labels: np.ndarray, n: int, num_classes: int, images: object) -> None:
+    """Raise naming the file when labels do not match their images or lie outside ``0..num_classes-1``."""
+    if len(labels) != n:
+        raise ValueError(f"{path} has {len(labels)} labels but {images} has {n} images")
+    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"{path} has labels outside 0..{num_classes - 1} (found {int(labels.min())}.."
+                         f"{int(labels.max())})")
 
 
 def _find(root: Path, stem: str) -> Path:
@@ -144,16 +169,39 @@ def load_mnist(root: str | Path, seed: int = 0, val_fraction: float = 0.1) -> Da
     root = Path(root).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"MNIST folder {root} does not exist")
-    xtr = _read_idx(_find(root, "train-images-idx3-ubyte"))[:, None] / 255.0
-    ytr = _read_idx(_find(root, "train-labels-idx1-ubyte"))
-    xte = _read_idx(_find(root, "t10k-images-idx3-ubyte"))[:, None] / 255.0
-    yte = _read_idx(_find(root, "t10k-labels-idx1-ubyte"))
+    files = {k: _find(root, k) for k in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+    images = [files["train-images-idx3-ubyte"], files["t10k-images-idx3-ubyte"]]
+    labels = [files["train-labels-idx1-ubyte"], files["t10k-labels-idx1-ubyte"]]
+    xtr, xte = (_read_idx(f, 3) for f in images)
+    ytr, yte = (_read_idx(f, 1) for f in labels)
+    for x, y, fx, fy in ((xtr, ytr, images[0], labels[0]), (xte, yte, images[1], labels[1])):
+        _labels_ok(fy, y, len(x), 10, fx)
+    if xtr.shape[1:] != xte.shape[1:]:
+        raise ValueError(f"{images[0]} has {'x'.join(map(str, xtr.shape[1:]))} images but {images[1]} has "
+                         f"{'x'.join(map(str, xte.shape[1:]))}")
+    xtr, xte = xtr[:, None] / 255.0, xte[:, None] / 255.0
     xtr, ytr, xva, yva = _split_val(xtr, ytr, val_fraction, np.random.default_rng(seed))
     return _pack(xtr, ytr, xva, yva, xte, yte, 10, "mnist")
 
 
 CIFAR_MEAN = np.array([0.4914, 0.4822, 0.4465], dtype=np.float32)[:, None, None]
 CIFAR_STD = np.array([0.2470, 0.2435, 0.2616], dtype=np.float32)[:, None, None]
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Unpickles plain data and NumPy arrays only: a CIFAR batch file cannot run code (``pickle.load`` would call
+    any function the file names)."""
+
+    ALLOWED = {("numpy._core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "_reconstruct"),
+               ("numpy._core.multiarray", "scalar"), ("numpy.core.multiarray", "scalar"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+               ("numpy._core.numeric", "_frombuffer"), ("numpy.core.numeric", "_frombuffer")}
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name} (only arrays and plain data)")
+        return super().find_class(module, name)
 
 
 def load_cifar10(root: str | Path, seed: int = 0, val_fraction: float = 0.1) -> DataSplits:
@@ -164,10 +212,23 @@ def load_cifar10(root: str | Path, seed: int = 0, val_fraction: float = 0.1) -> 
         raise FileNotFoundError(f"CIFAR-10 batches not found in {folder} (expected data_batch_1..5 and test_batch)")
 
     def read(name: str):
-        with open(folder / name, "rb") as f:
-            d = pickle.load(f, encoding="bytes")
-        x = np.asarray(d[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-        return (x / 255.0 - CIFAR_MEAN) / CIFAR_STD, np.asarray(d[b"labels"])
+        path = folder / name
+        try:
+            with open(path, "rb") as f:
+                d = _SafeUnpickler(f, encoding="bytes").load()
+        except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError, IndexError) as exc:
+            raise ValueError(f"{path} is not a CIFAR-10 batch ({type(exc).__name__}: {exc})") from exc
+        if not isinstance(d, dict) or b"data" not in d or b"labels" not in d:
+            keys = sorted(d) if isinstance(d, dict) else type(d).__name__
+            raise ValueError(f"{path} is not a CIFAR-10 batch: expected a dict with b'data' and b'labels', got {keys}")
+        data = np.asarray(d[b"data"])
+        if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+            raise ValueError(f"{path}: b'data' must be uint8 [N, 3072] (32x32 RGB), got {data.dtype} "
+                             f"{list(data.shape)}")
+        y = np.asarray(d[b"labels"])
+        _labels_ok(path, y, len(data), 10, path)
+        x = data.reshape(-1, 3, 32, 32)
+        return (x / 255.0 - CIFAR_MEAN) / CIFAR_STD, y
 
     parts = [read(f"data_batch_{i}") for i in range(1, 6) if (folder / f"data_batch_{i}").exists()]
     if not parts:
