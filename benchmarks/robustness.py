@@ -280,6 +280,113 @@ def loader_cases() -> list[Case]:
     return cases
 
 
+# neighbours that are valid and must train: ResNet-20 builds for any (C, H, W) and runs on 8x8 digits (2x2 after its
+# three stages); a fuzz table that only lists refusals would not show that validation lets good values through
+CONFIG_VALID = {("model=resnet20",), ("experiment.bandwidth_ratio=[0.001]",), ("experiment.snr_db=[-60,100]",),
+                ("experiment.seeds=[0]",)}
+
+
+# (overrides, scheme set): each a bad value (or its neighbour) the sweep must refuse in one line before training
+CONFIG_CASES: list[tuple[str, ...]] = [
+    ("experiment.snr_db=abc",), ("experiment.snr_db=null",), ("experiment.snr_db=[1e6]",),
+    ("experiment.snr_db=[nan]",), ("experiment.snr_db=[]",), ("experiment.bandwidth_ratio=[0]",),
+    ("experiment.bandwidth_ratio=[1e-6]",), ("experiment.bandwidth_ratio=[-1]",), ("experiment.bandwidth_ratio=[1e9]",),
+    ("experiment.num_realizations=0",), ("experiment.num_realizations=-3",), ("experiment.num_realizations=1.5",),
+    ("experiment.seeds=[-1]",), ("experiment.seeds=[]",), ("experiment.schemes=[]",), ("experiment.schemes=[nosuch]",),
+    ("experiment.design_snr_db=[1e9]",), ("experiment.x=accuracy",), ("experiment.draws_until={half_width: -1, max: 64}",),
+    ("experiment.draws_until={half_width: 0.01, max: 1}",), ("experiment.contrasts=[[clean, nosuch]]",),
+    ("seed=abc",), ("seed=-1",), ("progress=maybe",), ("threads=0",), ("threads=many",), ("device=tpu",),
+    ("eval_precision=int8",), ("data.name=imagenet",), ("data=mnist",), ("data=mnist", "data.root=/nonexistent"),
+    ("data.val_fraction=0",), ("data.val_fraction=1.5",), ("channel.equalizer=ml",), ("channel.csi=psychic",),
+    ("channel.signal_power=0",), ("channel.signal_power=-1",), ("channel=rayleigh", "channel.block_length=0"),
+    ("channel=rician", "channel.k_factor=-1"), ("channel.name=nosuch",), ("model.name=nosuch",),
+    ("model=mlp", "model.kwargs.hidden=[-5]"), ("model.kwargs.channels=[0,0]",),
+    ("model.kwargs.nosuch=3",), ("train.epochs=-1",), ("train.batch_size=0",), ("train.lr=0",), ("train.lr=-1",),
+    ("train.weight_decay=1e9",), ("train.weight_decay=-1",), ("link.num_iter=0",), ("link.k_max=0",),
+    ("link.error_probability=2",), ("link.error_probability=0",), ("link.max_repetitions=0",),
+    ("link.selection_trials=0",), ("link.capacity_model=magic",), ("link.capacity_fading=sometimes",),
+    ("link.outage_draws=0",), ("side_info.mode=psychic",), ("side_info.snr_db=1e9",), ("side_info.snr_db=-1e9",),
+    ("side_info.snr_db=abc",), ("side_info.margin_db=-1",), ("side_info.link=nosuch",),
+    ("experiment.schemes=[pruning_kd]", "scheme.pruning_kd.alpha=5"),
+    ("experiment.schemes=[pruning_kd]", "scheme.pruning_kd.temperature=0"),
+    ("experiment.schemes=[pruning_kd]", "scheme.pruning_kd.steps=0"),
+    ("experiment.schemes=[pruning_kd]", "scheme.pruning_kd.structure=diagonal"),
+    ("experiment.schemes=[pruning_kd]", "scheme.pruning_kd.method=guess"),
+    ("experiment.schemes=[pruning_kd]", "scheme.pruning_kd.finetune_epochs=-1"),
+    ("experiment.schemes=[expansion]", "scheme.expansion.factor=0"),
+    ("experiment.schemes=[expansion]", "scheme.expansion.factor=-2"),
+    ("experiment.schemes=[expansion]", "scheme.expansion.factor=64"),
+    ("experiment.schemes=[uep]", "scheme.uep.max_factor=64"), ("experiment.schemes=[uep]", "scheme.uep.draws=0"),
+    ("experiment.schemes=[spectrum]", "scheme.spectrum.levels=[{snr_db: 0, factor: 0}]"),
+    ("experiment.schemes=[spectrum]", "scheme.spectrum.levels=[]"),
+    ("experiment.schemes=[spectrum]", "scheme.spectrum.nesting=random_walk"),
+    ("experiment.schemes=[spectrum]", "scheme.spectrum.epochs=-1"),
+    ("experiment.schemes=[digital_capacity]", "scheme.digital_capacity.bits=[0]"),
+    ("experiment.schemes=[digital_capacity]", "scheme.digital_capacity.bits=[]"),
+    ("experiment.schemes=[digital_capacity]", "scheme.digital_capacity.validation_draws=0"),
+    ("experiment.schemes=[digital_ldpc]", "scheme.digital_ldpc.rate=1.5"),
+    ("experiment.schemes=[digital_ldpc]", "scheme.digital_ldpc.bits_per_symbol=3"),
+    ("experiment.schemes=[digital_layered]", "scheme.digital_layered.widths=[3,2]"),
+    ("experiment.schemes=[digital_layered]", "scheme.digital_layered.layer_snr_db=[0]"),
+    ("experiment.schemes=[digital_amc_at_0]", "scheme.digital_amc_at_0.design_snr_db=1e9"),
+    ("+scheme.uep.drawz=3",), ("scheme.expansion.factr=2",), ("+scheme.expansion.factr=2",), ("trian.epochs=3",),
+    *sorted(CONFIG_VALID),
+]
+
+
+def config_cases() -> list[Case]:
+    """Every entry of :data:`CONFIG_CASES` through the sweep driver, with training replaced by a sentinel:
+    ``clear`` is a one-line ``config error`` before any training, ``silent`` means training would have started."""
+    import logging
+
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    import airnet.training.recipes as recipes
+    from airnet.config.options import OptionError
+    from experiments import sweep
+
+    class Trained(Exception):
+        pass
+
+    def sentinel(*args: Any, **kwargs: Any) -> Any:
+        raise Trained()
+
+    cases: list[Case] = []
+    real = recipes.train_model              # every training of every scheme goes through the recipes
+    logging.getLogger("airnet").setLevel(logging.ERROR)
+    recipes.train_model = sentinel          # type: ignore[assignment]
+    try:
+        with tempfile.TemporaryDirectory() as d:
+            for overrides in CONFIG_CASES:
+                name = " ".join(overrides)
+                typed = [o for o in overrides if "=" in o]
+                problem = sweep.unknown_key(typed)
+                if problem:
+                    cases.append(Case("config", name, "clear", f"config error: {problem}"))
+                    continue
+                try:
+                    with initialize_config_dir(config_dir=sweep.CONF_DIR, version_base="1.3"):
+                        cfg = compose("sweep", overrides=[f"cache_dir={d}/cache", "progress=false", *typed])
+                    sweep.main(cfg, Path(d) / "out")
+                    cases.append(Case("config", name, "silent", "ran to the end without training"))
+                except OptionError as exc:
+                    one = "\n" not in str(exc).strip()
+                    cases.append(Case("config", name, "clear" if one else "cryptic", f"config error: {exc}"))
+                except Trained:
+                    valid = tuple(overrides) in CONFIG_VALID
+                    cases.append(Case("config", name, "ok" if valid else "silent",
+                                      "valid: training started" if valid else "passed validation: training started"))
+                except (HydraException, OmegaConfBaseException) as exc:
+                    cases.append(Case("config", name, "cryptic", f"Hydra: {str(exc).splitlines()[0]}"))
+                except Exception as exc:  # noqa: BLE001
+                    cases.append(Case("config", name, "cryptic", f"{type(exc).__name__}: {exc}"))
+    finally:
+        recipes.train_model = real          # type: ignore[assignment]
+    return cases
+
+
 def table(cases: list[Case]) -> str:
     lines = ["| where | input | outcome | message |", "|---|---|---|---|"]
     lines += [f"| {c.group} | {c.name} | {c.outcome} | {c.message.replace('|', '/')[:140]} |" for c in cases]
@@ -295,7 +402,8 @@ def counts(cases: list[Case]) -> dict[str, int]:
 
 def run(quick: bool = False) -> list[Figure]:
     figs = []
-    for name, cases in (("channel API", channel_cases(quick)), ("data loaders", loader_cases())):
+    for name, cases in (("channel API", channel_cases(quick)), ("data loaders", loader_cases()),
+                        ("config values", config_cases())):
         n = counts(cases)
         bad = n["cryptic"] + n["silent"]
         figs.append(Figure(f"{name}: cryptic or silent answers", bad, len(cases), "calls", "calls made",
@@ -306,6 +414,7 @@ def run(quick: bool = False) -> list[Figure]:
 
 
 if __name__ == "__main__":
-    for name, cases in (("channel API", channel_cases()), ("data loaders", loader_cases())):
+    for name, cases in (("channel API", channel_cases()), ("data loaders", loader_cases()),
+                        ("config values", config_cases())):
         print(f"\n### {name}: {counts(cases)}\n")
         print(table(cases))

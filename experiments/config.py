@@ -242,5 +242,16 @@ def scheme_runs(cfg: DictConfig, exp: ExperimentOptions) -> list[SchemeRun]:
             opts = scheme_options(cfg, name)
             kind = scheme_kind(cfg, name)
         pinned = pinned_design(cfg, name)
+        if pinned is not None and not -60 <= pinned <= 100:
+            raise OptionError(f"scheme.{name}.design_snr_db must lie in [-60, 100] dB, got {pinned:g}")
         runs.append(SchemeRun(name, kind, opts, config_hash([*common, kind, options_dict(opts)]), pinned))
+    known = set(cfg.get("scheme") or {}) | set(SCHEMES)
+    for a, b in exp.contrasts:
+        unknown = [n for n in (a, b) if n not in known]
+        if unknown:
+            raise OptionError(f"experiment.contrasts: unknown scheme {unknown[0]!r} in [{a}, {b}]")
+        missing = [n for n in (a, b) if n not in {r.name for r in runs}]
+        if missing:     # a smaller sweep than the preset's: its contrasts with absent schemes are not tested
+            log.info("experiment.contrasts: [%s, %s] is not tested (%s not in experiment.schemes)", a, b,
+                     ", ".join(missing))
     return runs

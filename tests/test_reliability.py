@@ -438,3 +438,14 @@ def test_malformed_data_files_are_named_and_cifar_batches_cannot_run_code(tmp_pa
     d = load_data("cifar10", str(root))
     assert d.x_test.shape == (10, 3, 32, 32) and d.y_test.dtype == torch.long
     assert np.isclose(float(d.x_test.std()), float(load_data("cifar10", str(_cifar(tmp_path / "d"))).x_test.std()))
+
+
+@pytest.mark.slow
+def test_every_fuzzed_config_value_is_refused_in_one_line_before_training():
+    """benchmarks/robustness.py's 90+ bad values (and valid neighbours, which must train) through the driver."""
+    from benchmarks.robustness import CONFIG_VALID, config_cases, counts
+    cases = config_cases()
+    assert len(cases) >= 62
+    assert counts(cases) == {"ok": len(CONFIG_VALID), "clear": len(cases) - len(CONFIG_VALID), "cryptic": 0,
+                             "silent": 0}, [c for c in cases if c.outcome in ("cryptic", "silent")]
+    assert all(c.message.startswith("config error: ") for c in cases if c.outcome == "clear")

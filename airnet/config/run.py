@@ -69,13 +69,18 @@ class ExperimentOptions:
         if self.draws_until is not None and self.draws_until.max < self.num_realizations:
             raise OptionError(f"experiment.draws_until.max ({self.draws_until.max}) is below "
                               f"experiment.num_realizations ({self.num_realizations}), the first batch")
-        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
-            raise OptionError(f"experiment.seeds must be distinct integers, got {list(self.seeds)}")
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
+            raise OptionError(f"experiment.seeds must be distinct non-negative integers, got {list(self.seeds)}")
         if not self.design_snr_db:
             raise OptionError("experiment.design_snr_db is empty: give SNRs, or null for matched")
         bad = [r for r in self.bandwidth_ratio if not r > 0]
         if bad:
             raise OptionError(f"experiment.bandwidth_ratio must be positive, got {bad}")
+        # a thousandth of the full model's channel uses carries nothing useful; 100x is more than any scheme uses
+        bad = [r for r in self.bandwidth_ratio if not 1e-3 <= r <= 100]
+        if bad:
+            raise OptionError(f"experiment.bandwidth_ratio must lie in [0.001, 100] (channel uses per channel use "
+                              f"of the full model), got {bad}")
         extreme = [s for s in (*self.snr_db, *(d for d in self.design_snr_db if d is not None)) if not -60 <= s <= 100]
         if extreme:
             raise OptionError(f"experiment.snr_db and design_snr_db must lie in [-60, 100] dB, got {extreme}")
