@@ -97,6 +97,14 @@ def test_kill_mid_append_loses_only_the_point_in_flight(tmp_path, caplog):
     assert "line 3" in caplog.text and "cut off" in caplog.text and shard.name in caplog.text
     assert t2.has(scheme="clean", snr_db=1) and not t2.has(scheme="clean", snr_db=2)
     assert [r["snr_db"] for r in read_rows(path, KEYS)] == ["0", "1"]
+    # a merge cut short leaves its temporary CSV: the next table opened in the folder removes it once it is old
+    from airnet.store.artifacts import ORPHAN_AGE_S
+    orphan = tmp_path / ".results.csv.x1y2.tmp"
+    orphan.write_text("scheme,snr_db\nclean,")
+    os.utime(orphan, (0, 0))
+    assert ORPHAN_AGE_S < 1e9
+    ResultTable(path, KEYS)
+    assert not orphan.exists()
 
 
 def test_a_later_row_replaces_and_readers_never_write(tmp_path):

@@ -75,6 +75,9 @@ class ResultTable:
         self._shard: Path | None = None          # created at the first add
         self._index: dict[tuple[str, ...], dict[str, Any]] = {}
         self._last_merge = time.monotonic()
+        from airnet.store.artifacts import remove_orphans
+
+        remove_orphans(self.path.parent)         # temporary CSVs of merges a kill -9 cut short
         self._load()
 
     @property
