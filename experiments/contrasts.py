@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from airnet.run.contrasts import ContrastResult, planned_contrasts
+from airnet.run.contrasts import ContrastResult, planned_contrasts, power_table
 from airnet.store.results import read_rows
 
 
@@ -29,6 +29,29 @@ def markdown(results: list[ContrastResult], out: TextIO | None = None) -> None:
         p = "n/a" if r.verdict == "untestable" else f"{r.p_holm:.3g}"
         print(f"| {r.a} - {r.b} | {ratio:g} | {snr:g} | {design} | {r.seeds} | {r.unit} | {r.mean:+.3f} | {interval} "
               f"| {p} | {r.describe()} |", file=out)
+
+
+def power_markdown(results: list[ContrastResult], alpha: float = 0.05, power: float = 0.8,
+                   out: TextIO | None = None) -> None:
+    """Print the seeds each contrast needs (:func:`airnet.run.contrasts.power_table`), or why there is no table."""
+    out = out or sys.stdout
+    rows = power_table(results, alpha=alpha, power=power)
+    if not rows:
+        print("power table: needs contrasts paired over 2 or more training seeds", file=out)
+        return
+    deltas = list(rows[0].needed)
+    print(f"seeds needed to detect a difference of {' / '.join(f'{d:g}' for d in deltas)} with {power:.0%} power in "
+          f"this family (Holm at {alpha:g}), from the seed-to-seed sd observed (median point; worst point):", file=out)
+    print("| contrast | seeds now | points | sd (median; worst) | " + " | ".join(f"seeds for {d:g}" for d in deltas)
+          + " |", file=out)
+    print("|---|---|---|---|" + "---|" * len(deltas), file=out)
+
+    def n(v: int | None) -> str:
+        return ">200" if v is None else str(v)
+
+    for r in rows:
+        cells = " | ".join(f"{n(r.needed[d])}; {n(r.needed_max[d])}" for d in deltas)
+        print(f"| {r.a} - {r.b} | {r.seeds} | {r.points} | {r.sd:.3f}; {r.sd_max:.3f} | {cells} |", file=out)
 
 
 def parse_contrast(text: str) -> tuple[str, str]:

@@ -33,6 +33,7 @@ class FigureSpec:
     overrides: tuple[str, ...]
     x: str = "snr_db"
     panel: str | None = "bandwidth_ratio"
+    contrasts: tuple[tuple[str, str], ...] = ()   # planned for figures.md; none: the sweep's experiment.contrasts
 
 
 FIGURES = (
@@ -41,29 +42,36 @@ FIGURES = (
                "full bandwidth, side information counted.",
                ("experiment.snr_db=[-5,0,5,10,15,20]", "experiment.bandwidth_ratio=[1.0]",
                 "experiment.design_snr_db=[null]", "experiment.schemes=[clean,noise_injection]",
-                "baseline=digital")),
+                "baseline=digital"),
+               contrasts=(("noise_injection", "clean"), ("noise_injection", "digital_amc"),
+                          ("digital_capacity", "digital_amc"))),
     FigureSpec("accuracy_vs_bandwidth", "Accuracy vs bandwidth",
                "Analog techniques and adaptive digital at two SNRs (one panel each), matched transmitter.",
                ("experiment=bandwidth_sweep", "experiment.bandwidth_ratio=[0.125,0.25,0.5,1.0]",
                 "experiment.snr_db=[0,10]", "experiment.design_snr_db=[null]",
                 "experiment.schemes=[noise_injection,pruning_kd_structured,expansion_structured]",
-                "baseline=digital_amc"), x="bandwidth_ratio", panel="snr_db"),
+                "baseline=digital_amc"), x="bandwidth_ratio", panel="snr_db",
+               contrasts=(("pruning_kd_structured", "noise_injection"), ("expansion_structured", "pruning_kd_structured"),
+                          ("pruning_kd_structured", "digital_amc"))),
     FigureSpec("expansion_uep", "Channel expansion and UEP vs uniform",
                "Half bandwidth, networks designed for 5 dB: pruning alone, uniform 2x expansion, and per-layer UEP.",
                ("experiment.snr_db=[-5,0,5,10,15,20]", "experiment.bandwidth_ratio=[0.5]",
                 "experiment.design_snr_db=[5.0]",
-                "experiment.schemes=[pruning_kd_structured,expansion_structured,uep_structured]")),
+                "experiment.schemes=[pruning_kd_structured,expansion_structured,uep_structured]"),
+               contrasts=(("expansion_structured", "pruning_kd_structured"), ("uep_structured", "expansion_structured"))),
     FigureSpec("spectrum", "Spectrum training vs per-SNR models",
                "One spectrum-trained network for every SNR against networks trained for each SNR (matched), "
                "half bandwidth.",
                ("experiment.snr_db=[-5,0,5,10,15,20]", "experiment.bandwidth_ratio=[0.5]",
                 "experiment.design_snr_db=[null]",
-                "experiment.schemes=[spectrum_ordered,expansion_structured,pruning_kd_structured]")),
+                "experiment.schemes=[spectrum_ordered,expansion_structured,pruning_kd_structured]"),
+               contrasts=(("spectrum_ordered", "pruning_kd_structured"), ("spectrum_ordered", "expansion_structured"))),
     FigureSpec("cliff", "Matched vs designed for 10 dB: the digital cliff",
                "Transmitters that know the SNR (matched) against a broadcast designed for 10 dB, full bandwidth.",
                ("experiment.snr_db=[-5,0,5,10,15,20]", "experiment.bandwidth_ratio=[1.0]",
                 "experiment.design_snr_db=[null,10.0]", "experiment.schemes=[noise_injection]",
-                "baseline=digital")),
+                "baseline=digital"),
+               contrasts=(("noise_injection", "digital_amc"), ("noise_injection", "digital_ldpc"))),
     FigureSpec("broadcast", "Broadcast over 0-20 dB: analog, single-layer and layered digital",
                "Every scheme serves the same range: analog designs for 5 dB with side information protected for "
                "0 dB; single-layer adaptive digital designed for 0, 10 and 20 dB; layered digital (1/2/3 bits) "
@@ -78,6 +86,7 @@ class Built:
     command: str
     config_hash: str
     rows: list[dict] = field(default_factory=list)
+    contrasts: list[tuple[str, str]] = field(default_factory=list)
     paths: list[Path] = field(default_factory=list)
 
 
@@ -94,8 +103,11 @@ def build(spec: FigureSpec, out: Path, extra: list[str]) -> Built:
         cfg = compose(config_name="sweep", overrides=[o for o in overrides if not o.startswith("hydra.")])
     rows = main(cfg, out / "runs" / spec.name)
     protection = run_options(cfg).side_info.describe()
+    declared = spec.contrasts or tuple((str(a), str(b)) for a, b in cfg.experiment.contrasts)
+    present = {str(r["scheme"]) for r in rows}
     built = Built(spec, "python -m experiments.sweep " + " ".join(overrides),
-                  config_hash(OmegaConf.to_container(cfg, resolve=True)), rows)
+                  config_hash(OmegaConf.to_container(cfg, resolve=True)), rows,
+                  [c for c in declared if set(c) <= present])
     for width, tag in ((COLUMN, "column"), (PAGE, "page")):
         panels = len({r[spec.panel] for r in rows}) if spec.panel else 1
         built.paths += plot_accuracy(rows, spec.x, out / f"{spec.name}_{tag}", title="" if tag == "column" else
@@ -117,6 +129,7 @@ def report(figures: list[Built], out: Path) -> Path:
                   f"[{s.name}_page.pdf]({s.name}_page.pdf) (page)", "",
                   f"Data: `{f.command}`  ", f"Config hash: `{f.config_hash}`", ""]
         lines += _table(f.rows, s) + [""]
+        lines += _contrasts(f) + [""]
     path = out / "figures.md"
     path.write_text("\n".join(lines))
     return path
@@ -151,6 +164,27 @@ def _table(rows: list[dict], spec: FigureSpec) -> list[str]:
         out.append(f"{first.seeds} seed(s), {first.draws // max(first.seeds, 1)} channel draws per seed, test set "
                    f"{'/'.join(sizes)} images; intervals: {first.estimator}.")
     return out
+
+
+def _contrasts(f: Built) -> list[str]:
+    """The figure's planned contrasts (one family, Holm within it) and the seeds they need."""
+    import io
+
+    from airnet.run.contrasts import planned_contrasts
+    from experiments.contrasts import markdown, power_markdown
+
+    if not f.contrasts:
+        return []
+    buf = io.StringIO()
+    results = planned_contrasts(f.rows, f.contrasts)
+    seeds = len({r["seed"] for r in f.rows})
+    buf.write(f"Planned contrasts ({len(f.contrasts)} in the family, Holm at 0.05; detectable differences at 80 % "
+              f"power)" + ("; one training seed: they pair the channel draws, seed variability is not included"
+                          if seeds < 2 else "") + ":\n\n")
+    markdown(results, buf)
+    buf.write("\n")
+    power_markdown(results, out=buf)
+    return buf.getvalue().rstrip("\n").split("\n")
 
 
 def _axis(key: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from airnet.run.contrasts import planned_contrasts
 from airnet.run.statistics import curve_label, group_rows, rank
 from airnet.store.results import read_rows
-from experiments.contrasts import markdown, parse_contrast
+from experiments.contrasts import markdown, parse_contrast, power_markdown
 
 
 def declared_contrasts(csv_path: Path) -> list[tuple[str, str]]:
@@ -48,7 +48,10 @@ def report_contrasts(rows: list[dict[str, Any]], contrasts: list[tuple[str, str]
     if seeds < 2:
         print("one training seed: contrasts pair the channel draws; seed variability is not included", file=out)
     if usable:
-        markdown(planned_contrasts(rows, usable, alpha, power), out)
+        results = planned_contrasts(rows, usable, alpha, power)
+        markdown(results, out)
+        print(file=out)
+        power_markdown(results, alpha, power, out)
 
 
 def report(rows: list[dict[str, Any]], alpha: float = 0.05, out: TextIO | None = None,

@@ -98,3 +98,38 @@ def test_schemes_with_their_own_designs_pair_at_each_point_and_huge_detectables_
     assert r.point == (0.5, 5.0, "5 dB vs 0 dB") and r.seeds == 3
     assert r.verdict == "not resolved" and r.detectable > 1
     assert r.describe() == "not resolved (no difference detectable with 3 seeds)"
+
+
+def test_seeds_needed_matches_the_textbook_paired_t_and_its_power_holds():
+    """d = 1 (sd 1, difference 1), two-sided 5 %, 80 % power: the paired t-test needs 10 pairs (G*Power says 10);
+    a simulation at the returned n reaches the power, at n - 1 it falls short of the approximation's margin."""
+    import numpy as np
+    from scipy import stats
+    from airnet.run.contrasts import seeds_needed
+    assert seeds_needed(1.0, 1.0, tests=1) == 10
+    assert seeds_needed(1.0, 0.5, tests=1) == 34          # textbook: 34 for d = 0.5
+    assert seeds_needed(0.0, 0.1, tests=5) == 2 and seeds_needed(1.0, 0.01, tests=1) is None
+    n = seeds_needed(0.05, 0.05, tests=3)                 # Bonferroni level 0.05 / 3
+    rng = np.random.default_rng(0)
+    d = rng.normal(0.05, 0.05, size=(20000, n))
+    t = d.mean(1) / (d.std(1, ddof=1) / np.sqrt(n))
+    power = float((np.abs(t) > stats.t.ppf(1 - 0.05 / 6, n - 1)).mean())
+    assert 0.78 < power < 0.9, power
+
+
+def test_rank_prints_the_power_table_with_seeds_or_says_why_not(tmp_path, capsys):
+    import numpy as np
+    from experiments.rank import report_contrasts
+    rows = []
+    for seed, (a, b) in enumerate([(0.90, 0.80), (0.95, 0.82), (0.88, 0.81)]):
+        for scheme, acc in (("x", a), ("y", b)):
+            rows.append(dict(scheme=scheme, seed=seed, snr_db=0, bandwidth_ratio=1, matched=True, design_snr_db=0,
+                             acc_mean=acc, acc_std=0.01, num_realizations=4, test_size=100))
+    report_contrasts(rows, [("x", "y")], 0.05, 0.8)
+    text = capsys.readouterr().out
+    line = next(ln for ln in text.splitlines() if ln.startswith("| x - y | 3 | 1 |"))
+    sd = float(np.std([0.10, 0.13, 0.07], ddof=1))
+    assert f"{sd:.3f}; {sd:.3f}" in line                    # one point: median and worst are the same sd
+    report_contrasts([r for r in rows if r["seed"] == 0], [("x", "y")], 0.05, 0.8)
+    text = capsys.readouterr().out
+    assert "seed variability is not included" in text and "power table: needs contrasts paired over 2" in text
