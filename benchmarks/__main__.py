@@ -11,7 +11,8 @@ import platform
 
 import torch
 
-SUITES = ("channels", "noise_injection", "evaluation", "ldpc", "side_info", "entropy", "store", "jobs", "device")
+SUITES = ("channels", "noise_injection", "evaluation", "ldpc", "side_info", "entropy", "store", "crn", "jobs",
+          "device")
 
 
 def main() -> None:
