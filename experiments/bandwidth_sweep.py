@@ -1,5 +1,10 @@
 """Alias of ``python -m experiments.sweep`` with ``experiment=bandwidth_sweep`` (accuracy vs bandwidth ratio)."""
 from experiments.sweep import alias
 
-if __name__ == "__main__":
+
+def main() -> None:
     alias("bandwidth_sweep")
+
+
+if __name__ == "__main__":
+    main()

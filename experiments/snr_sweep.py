@@ -1,5 +1,10 @@
 """Alias of ``python -m experiments.sweep`` with ``experiment=snr_sweep`` (accuracy vs SNR)."""
 from experiments.sweep import alias
 
-if __name__ == "__main__":
+
+def main() -> None:
     alias("snr_sweep")
+
+
+if __name__ == "__main__":
+    main()

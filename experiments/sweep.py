@@ -27,7 +27,16 @@ from experiments.config import (build_context, check_schemes, experiment_options
                                 scheme_runs, train_settings)
 
 log = logging.getLogger("airnet")
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+def conf_dir() -> str:
+    """The Hydra config folder: ``conf/`` of the checkout, or ``experiments/conf`` of an installed wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "conf", here / "conf"):
+        if (candidate / "sweep.yaml").is_file():
+            return str(candidate)
+    raise FileNotFoundError(f"no Hydra configs (sweep.yaml) beside {here}: reinstall airnet")
+
+
+CONF_DIR = conf_dir()
 # run folders: outputs/<experiment>/default for the plain run, outputs/<experiment>/<overrides> otherwise, so a run
 # with overrides is never written inside the default run's folder
 OmegaConf.register_new_resolver("airnet.run_name", lambda overrides: overrides or "default", replace=True)
