@@ -1,6 +1,6 @@
-"""The channel layer for Keras 3 users (``pip install -e ".[keras]"``, ``KERAS_BACKEND=torch``).
+"""The channel layer for Keras 3 users (``pip install -e ".[keras]"``), under every Keras backend.
 
-    import os; os.environ["KERAS_BACKEND"] = "torch"      # before importing keras
+    import os; os.environ["KERAS_BACKEND"] = "tensorflow"   # or "jax", or "torch"; before importing keras
     import keras
     from channels.keras import ChannelLayer
 
@@ -11,28 +11,27 @@
     model = keras.Model(inputs, outputs)                  # model.fit works; gradients flow through the channel
 
 Each sample's features are power-normalized on their own, paired two reals per complex channel use and sent
-through the channel (:func:`channels.transmit_reals`), exactly as the PyTorch :class:`channels.ChannelLayer`.
+through the channel, exactly as :func:`channels.transmit_reals` does.
 
-Why only the torch backend: the channel models (including Sionna 2's OFDM/TDL/CDL, which is PyTorch-based) are
-PyTorch code. A TensorFlow-backend layer would need every channel written a second time in ``keras.ops``, with
-randomness that could not reproduce the PyTorch streams, and TensorFlow beside torch 2.13 in one environment only
-resolves with tensorflow-cpu 2.20 and Sionna's h5py pin (2.21 does not). Keras models on the torch backend get the
-real layer instead, with the same seeding and numbers as the PyTorch code.
+- **torch backend**: the layer runs the torch channels themselves (every channel, OFDM/TDL/CDL included), with
+  the same seeding and numbers as the PyTorch code.
+- **TensorFlow and JAX backends**: the flat channels (AWGN, Rayleigh, Rician; ZF/MMSE; CSI perfect or none),
+  written once in ``keras.ops`` (:mod:`channels.keras_ops`), with the torch channels' statistics (tested) but the
+  backend's own random stream. OFDM channels build on Sionna 2, which is PyTorch: asking for them under another
+  backend is an error that says so. torch stays a dependency either way (the options are validated by building the
+  torch channel).
 """
 from __future__ import annotations
 
 from typing import Any
 
 import keras
-import torch
 
-from channels.analog import transmit_reals
 from channels.checks import check_snr_db
+from channels.keras_ops import FlatLink, transmit_reals as transmit_reals_ops
 from channels.registry import make_channel
 
-if keras.backend.backend() != "torch":
-    raise ImportError(f"channels.keras needs the torch backend of Keras 3 (set KERAS_BACKEND=torch before importing "
-                      f"keras); the active backend is {keras.backend.backend()!r}. See this module's docstring.")
+TORCH = keras.backend.backend() == "torch"
 
 
 LAYER_KWARGS = ("name", "dtype", "trainable", "autocast")   # keras.layers.Layer's own arguments, not the channel's
@@ -78,14 +77,26 @@ class ChannelLayer(keras.layers.Layer):
         self.snr_db = float(check_snr_db(snr_db))
         self.seed = seed
         self.active_in_inference = active_in_inference
-        self.generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        if TORCH:
+            import torch
+
+            self.generator = torch.Generator().manual_seed(seed) if seed is not None else None
+        else:
+            object.__setattr__(self, "link", FlatLink.of(self.channel))      # OFDM: refused here, by name
+            self.seed_generator = keras.random.SeedGenerator(seed)
 
     def call(self, x, snr_db: float | None = None, training: bool | None = None):
         if not training and not self.active_in_inference:
             return x
         snr = self.snr_db if snr_db is None else float(check_snr_db(snr_db))
-        flat = x.reshape(x.shape[0], -1)
-        return transmit_reals(flat, self.channel, snr, self.generator).reshape(x.shape)
+        if TORCH:
+            from channels.analog import transmit_reals
+
+            flat = x.reshape(x.shape[0], -1)
+            return transmit_reals(flat, self.channel, snr, self.generator).reshape(x.shape)
+        shape = keras.ops.shape(x)
+        flat = keras.ops.reshape(x, (shape[0], -1))
+        return keras.ops.reshape(transmit_reals_ops(flat, self.link, snr, self.seed_generator), shape)
 
     def compute_output_shape(self, input_shape):
         return input_shape
