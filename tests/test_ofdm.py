@@ -116,3 +116,45 @@ def test_bad_ofdm_options_are_named():
             C.make_channel("tdl", **kwargs)
     with pytest.raises(ValueError, match=r"AWGNChannel implements csi perfect \| none, not 'estimated'"):
         C.make_channel("awgn", csi="estimated")
+
+
+@pytest.mark.parametrize("name", ["tdl", "cdl"])
+def test_nlos_capacity_is_the_closed_form_and_iid_draws_agree(name):
+    """Perfect-CSI NLOS capacity equals e^{1/snr} E1(1/snr)/ln2; 8,000 independent resource elements (one per
+    realization, so they are independent) agree within 3 standard errors."""
+    import math
+    from channels.capacity import rayleigh_ergodic_capacity
+    ch = C.make_channel(name, model="A", num_subcarriers=12)
+    h = ch.frequency_response(8000, 1, torch.Generator().manual_seed(0))[:, 0, 0].to(torch.complex128)
+    for snr_db in (0.0, 20.0):
+        snr = 10 ** (snr_db / 10)
+        assert ch.capacity(snr_db) == rayleigh_ergodic_capacity(snr)
+        c = torch.log2(1 + h.abs() ** 2 * snr)
+        assert abs(float(c.mean()) - ch.capacity(snr_db)) < 3 * float(c.std()) / math.sqrt(len(c)), snr_db
+
+
+def test_nr_slot_timing_includes_the_cyclic_prefix():
+    for scs, slot in ((15e3, 1e-3), (30e3, 0.5e-3), (120e3, 0.125e-3)):
+        assert C.make_channel("tdl", subcarrier_spacing=scs).slot_duration == pytest.approx(slot, rel=1e-12)
+
+
+@pytest.mark.slow
+def test_cdl_ue_moving_along_the_ground_decorrelates_as_jakes():
+    """CDL-A at 30 m/s, 3.5 GHz: the time correlation of one subcarrier follows J0(2 pi f_D tau) when the UE moves
+    horizontally (the default), and stays far above it with Sionna's 3-D random direction (part of the speed
+    points away from the nearly horizontal arrivals)."""
+    import math
+    from scipy.special import j0
+    lags = (14, 21, 28)
+    corr = {}
+    for direction in ("horizontal", "random_3d"):
+        ch = C.make_channel("cdl", model="A", speed=30.0, direction=direction, num_subcarriers=12)
+        h = ch.frequency_response(2048, 3, torch.Generator().manual_seed(1))
+        power = (h[:, 0].abs() ** 2).mean()
+        corr[direction] = [float(((h[:, lag] * h[:, 0].conj()).mean() / power).real) for lag in lags]
+    fd = 30.0 * 3.5e9 / 299792458.0
+    jakes = [j0(2 * math.pi * fd * lag * ch.symbol_duration) for lag in lags]
+    assert all(abs(c - j) < 0.09 for c, j in zip(corr["horizontal"], jakes)), (corr, jakes)
+    assert all(c3 > j + 0.15 for c3, j in zip(corr["random_3d"][1:], jakes[1:])), (corr, jakes)
+    with pytest.raises(ValueError, match="direction must be one of"):
+        C.make_channel("cdl", direction="up")
