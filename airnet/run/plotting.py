@@ -93,7 +93,7 @@ def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, 
     narrow = total_width < 5.0
     font = 7 if narrow else 9
     legend_rows = len(curves) + (chance is not None)
-    height = widths[1] + (0.16 * legend_rows + 0.3 if narrow else 0.3)
+    height = widths[1] + 0.16 * (legend_rows if narrow else -(-legend_rows // 2)) + 0.6   # legend and caption below
     with plt.rc_context({"font.size": font, "axes.titlesize": font + 1, "legend.fontsize": font - 1}):
         fig, axes = plt.subplots(1, len(panels), figsize=(total_width, height), squeeze=False, sharey=True,
                                  layout="constrained")
@@ -141,13 +141,10 @@ def plot_accuracy(rows: Sequence[dict[str, Any]], x: str, out_stem: str | Path, 
         caption = ("bands: " + "; ".join(sorted(estimators)) + (f"; test set: {sizes} images" if sizes else "")
                    + (f"; {note}" if note else ""))
         caption = "\n".join(textwrap.wrap(caption, width=int(total_width * 20)))
-        if narrow:                                   # legend under the axes, the caption as its title
-            legend = fig.legend(handles, labels, loc="outside lower center", ncols=1, frameon=False, title=caption,
-                                title_fontsize=font - 2)
-            legend.get_title().set_color("0.3")
-        else:
-            axes[0][-1].legend(handles, labels, loc="lower right")
-            fig.supxlabel(caption, fontsize=font - 2, color="0.3")
+        # the legend goes under the axes, never over the curves, with the caption as its title
+        legend = fig.legend(handles, labels, loc="outside lower center", ncols=1 if narrow else 2, frameon=False,
+                            title=caption, title_fontsize=font - 2)
+        legend.get_title().set_color("0.3")
         if title:
             fig.suptitle(title)
         paths = []
