@@ -33,14 +33,17 @@ def blocks(lang):
 
 
 def commands():
-    """(module, arguments) of every ``python -m experiments.*`` command in the README's bash blocks."""
+    """(module, arguments) of every ``python -m experiments.*`` command in the README's bash blocks and in the
+    first column of its tables (the command / cost table), each once."""
+    lines = [ln for block in blocks("bash") for ln in block.replace("\\\n", " ").splitlines()]
+    lines += re.findall(r"^\| `(python -m experiments\.[^`]*)` \|", (ROOT / "README.md").read_text(), re.M)
     out = []
-    for block in blocks("bash"):
-        for line in block.replace("\\\n", " ").splitlines():
-            line = line.split("&&")[-1].strip()
-            line = re.sub(r"\s+#.*$", "", line)
-            if line.startswith("python -m experiments."):
-                words = shlex.split(line)
+    for line in lines:
+        line = line.split("&&")[-1].strip()
+        line = re.sub(r"\s+#.*$", "", line)
+        if line.startswith("python -m experiments."):
+            words = shlex.split(line)
+            if (words[2], words[3:]) not in out:
                 out.append((words[2], words[3:]))
     return out
 
