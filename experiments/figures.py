@@ -113,7 +113,7 @@ def build(spec: FigureSpec, out: Path, extra: list[str]) -> Built:
                   config_hash(OmegaConf.to_container(cfg, resolve=True)), rows,
                   [c for c in declared if set(c) <= present])
     for width, tag in ((COLUMN, "column"), (PAGE, "page")):
-        panels = len({r[spec.panel] for r in rows}) if spec.panel else 1
+        panels = len({float(r[spec.panel]) for r in rows}) if spec.panel else 1
         built.paths += plot_accuracy(rows, spec.x, out / f"{spec.name}_{tag}", title="" if tag == "column" else
                                      spec.title, xlabel=_xlabel(spec.x), panel=spec.panel,
                                      widths=(width / panels, width * 0.72 if tag == "column" else 3.2),

@@ -82,7 +82,7 @@ class ResultTable:
 
     @property
     def rows(self) -> list[dict[str, Any]]:
-        """Every stored row, in first-stored order."""
+        """Every stored row, in first-stored order; values are strings, as in the CSV."""
         return list(self._index.values())
 
     def _key(self, row: dict[str, Any]) -> tuple[str, ...]:
@@ -112,7 +112,8 @@ class ResultTable:
             f.write(line)
             f.flush()
             os.fsync(f.fileno())
-        self._index[self._key(row)] = row
+        # kept as the CSV holds it (strings), so rows read back after a merge or a resume look the same
+        self._index[self._key(row)] = {str(k): _cell(v) for k, v in row.items()}
         if time.monotonic() - self._last_merge >= self.merge_every:
             self.save()
 
