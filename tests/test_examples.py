@@ -57,11 +57,11 @@ def test_local_data_folder(tmp_path, name):
 def test_slurm_multirun_through_submitit_local_into_one_folder_per_channel(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
     _run(["bash", str(EXAMPLES / "slurm_multirun.sh"), "experiment.schemes=[clean]", "side_info.mode=free",
-          f"cache_dir={tmp_path}/cache", *TINY], env={"LAUNCHER": "submitit_local", "OUT": str(tmp_path / "slurm")},
+          f"cache_dir={tmp_path}/cache", *TINY], env={"LAUNCHER": "submitit_local", "OUT": str(tmp_path / "slurm"), "SEEDS": "[0],[1]"},
          timeout=900)
     for channel in ("awgn", "rayleigh"):
         folder = tmp_path / "slurm" / channel
         rows = list(csv.DictReader(open(folder / "results.csv")))
-        assert sorted(r["seed"] for r in rows) == ["0", "1", "2"] and {r["channel"] for r in rows} == {channel}
+        assert sorted(r["seed"] for r in rows) == ["0", "1"] and {r["channel"] for r in rows} == {channel}
         shards = folder / "results.d"
         assert not shards.exists() or all(s.name.endswith(".done") for s in shards.iterdir())

@@ -31,5 +31,8 @@ def test_figure_set_from_a_tiny_config(tmp_path):
         assert "Planned contrasts (" in section and "seed variability is not included" in section, spec.name
         assert ("| draws |" in section or "untestable (one seed, no common draws)" in section) and \
             "power table: needs contrasts paired over 2" in section
-    # a second run reuses every finished point and trained model
-    assert main(["--out", str(out), *TINY, f"cache_dir={tmp_path}/cache"]).read_text() == text
+    # a second run reuses every finished point and trained model: the same section, byte for byte (one figure, to
+    # keep the suite short; every figure goes through the same build)
+    again = main(["--out", str(out), "--only", "cliff", *TINY, f"cache_dir={tmp_path}/cache"]).read_text()
+    section = lambda t: t.split("## Matched vs designed")[1].split("\n## ")[0]  # noqa: E731
+    assert section(again) == section(text)
