@@ -27,14 +27,9 @@ def rows_digest(rows: Sequence[dict[str, Any]]) -> str:
     import hashlib
 
     from airnet.run.sweep import KEY_COLUMNS
+    from airnet.store.results import canonical
 
-    def canon(v: Any) -> str:
-        try:
-            return repr(float(v)) if not isinstance(v, bool) else str(v)
-        except (TypeError, ValueError):
-            return str(v)
-
-    lines = sorted("|".join(canon(r.get(c, "")) for c in (*KEY_COLUMNS, "acc_mean", "num_realizations"))
+    lines = sorted("|".join(canonical(r.get(c, "")) for c in (*KEY_COLUMNS, "acc_mean", "num_realizations"))
                    for r in rows)
     return f"airnet rows {len(lines)} {hashlib.sha256(chr(10).join(lines).encode()).hexdigest()[:16]}"
 

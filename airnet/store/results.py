@@ -89,7 +89,7 @@ class ResultTable:
         missing = [c for c in self.key_columns if c not in row]
         if missing:
             raise KeyError(f"row lacks key columns {missing}")
-        return tuple(_canon(row[c]) for c in self.key_columns)
+        return tuple(canonical(row[c]) for c in self.key_columns)
 
     def has(self, **key: Any) -> bool:
         """Whether a row with these key values is already stored."""
@@ -153,9 +153,6 @@ class ResultTable:
         index: dict[tuple[str, ...], dict[str, Any]] = {}
         for r in _stored_rows(self.path, self.key_columns):
             index[self._key(r)] = r
-        mine = self._index if self._shard is None else {}
-        for k, r in mine.items():                 # rows added without a shard: none, or a table given rows by hand
-            index.setdefault(k, r)
         self._index = index
 
     def _write(self) -> None:
@@ -204,7 +201,7 @@ def read_rows(path: str | Path, key_columns: Iterable[str] | None = None) -> lis
         raise FileNotFoundError(f"no results at {path}")
     index: dict[tuple[str, ...], dict[str, str]] = {}
     for r in _stored_rows(path, keys):
-        index[tuple(_canon(r.get(c, "")) for c in keys)] = r
+        index[tuple(canonical(r.get(c, "")) for c in keys)] = r
     return list(index.values())
 
 
@@ -327,7 +324,7 @@ def _delete_settled(folder: Path, mine: Path) -> None:
         pass
 
 
-def _canon(v: Any) -> str:
+def canonical(v: Any) -> str:
     """Key normalization so 5, 5.0 and '5.0' (and True and 'True') match after a CSV round trip."""
     if isinstance(v, bool):
         return str(v)
