@@ -41,6 +41,7 @@ class ContrastResult:
     p_holm: float
     detectable: float
     verdict: str
+    sd: float = math.nan            # sd of the paired differences (over ``unit``), behind the interval
 
     def describe(self) -> str:
         if self.verdict == "untestable":
@@ -122,7 +123,7 @@ def planned_contrasts(rows: Iterable[dict[str, Any]], contrasts: Sequence[tuple[
         p, ph = _paired_p(d), adjusted[i]
         verdict = "not resolved" if ph >= alpha else (f"{a} > {b}" if mean > 0 else f"{b} > {a}")
         out.append(ContrastResult(a, b, point, n_seeds, unit, mean, mean - half, mean + half, p, ph, detectable,
-                                  verdict))
+                                  verdict, _sd(d)))
     return out
 
 
@@ -192,8 +193,6 @@ def power_table(results: Sequence[ContrastResult], deltas: Sequence[float] = (0.
     ``results`` at the median and the worst point (contrasts paired over draws, one seed, have no seed spread:
     left out). With 3 seeds the sd itself is uncertain (its 95 % interval spans 0.52x..6.3x): a guide, not a
     guarantee."""
-    from scipy import stats
-
     tests = sum(1 for r in results if r.verdict != "untestable")
     rows = []
     for a, b in dict.fromkeys((r.a, r.b) for r in results):
@@ -201,9 +200,7 @@ def power_table(results: Sequence[ContrastResult], deltas: Sequence[float] = (0.
                 and r.verdict != "untestable"]
         if not mine:
             continue
-        # the sd behind each interval: half-width / t(0.975, n-1) * sqrt(n)
-        sds = sorted((r.high - r.low) / 2 / float(stats.t.ppf(0.975, r.seeds - 1)) * math.sqrt(r.seeds)
-                     for r in mine)
+        sds = sorted(r.sd for r in mine)
         sd, sd_max = sds[(len(sds) - 1) // 2], sds[-1]
         rows.append(PowerRow(a, b, max(r.seeds for r in mine), len(mine), sd, sd_max,
                              {d: seeds_needed(sd, d, tests, alpha, power) for d in deltas},
