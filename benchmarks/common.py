@@ -48,3 +48,14 @@ def interleaved(fns: dict[str, Callable[[], object]], repeats: int = 3) -> dict[
             fn()
             best[k] = min(best[k], time.perf_counter() - t)
     return best
+
+
+def cifar_like(n: int, seed: int = 0):
+    """``n`` learnable CIFAR-shaped images and labels (no CIFAR ships): x [n, 3, 32, 32] float32, y [n] long; the
+    class shifts the mean, so a network trained on it learns (its weights are not those of random training)."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 10, (n,), generator=g)
+    x = torch.randn(n, 3, 32, 32, generator=g) * 0.5 + (y.float() / 10.0)[:, None, None, None]
+    return x, y

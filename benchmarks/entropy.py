@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from benchmarks.common import Figure
+from benchmarks.common import Figure, cifar_like
 
 WIDTHS = (2, 4, 8)
 RESNET_EPOCHS = 2
@@ -25,15 +25,13 @@ def trained(name: str, quick: bool) -> tuple[torch.nn.Module, str]:
     g = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
     if name == "resnet20":
-        n = 256 if quick else 2048
-        y = torch.randint(0, 10, (n,), generator=g)
-        x = torch.randn(n, 3, 32, 32, generator=g) * 0.5 + (y.float() / 10.0)[:, None, None, None]
+        x, y = cifar_like(256 if quick else 2048)
         model = build_model("resnet20", (3, 32, 32), 10)
-        train_model(model, x, y, TrainSettings(RESNET_EPOCHS, 128, 3e-3, 0.0), g)
+        train_model(model, x, y, TrainSettings(RESNET_EPOCHS, 128, 3e-3, 0.0, "fresh"), g)
         return model, f"synthetic CIFAR, {RESNET_EPOCHS} epochs"
     data = load_digits_data(seed=0)
     model = build_model(name, data.input_shape, 10)
-    train_model(model, data.x_train, data.y_train, TrainSettings(5 if quick else 30, 64, 3e-3, 0.0), g)
+    train_model(model, data.x_train, data.y_train, TrainSettings(5 if quick else 30, 64, 3e-3, 0.0, "fresh"), g)
     return model, "digits"
 
 

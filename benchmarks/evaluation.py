@@ -24,7 +24,7 @@ def run(quick: bool = False) -> list[Figure]:
     for name in ("mlp", "cnn"):
         torch.manual_seed(0)
         model = build_model(name, data.input_shape, 10)
-        train_model(model, data.x_train, data.y_train, TrainSettings(5, 64, 3e-3, 0.0),
+        train_model(model, data.x_train, data.y_train, TrainSettings(5, 64, 3e-3, 0.0, "fresh"),
                     torch.Generator().manual_seed(0))
         rx = transmit_vector(model_vector(model), make_channel("awgn"), 15.0, k,
                              generator=torch.Generator().manual_seed(0))

@@ -311,9 +311,24 @@ class Channel(nn.Module):
         return None if perturbation is None else x + perturbation
 
     def reals_perturbation(self, x: torch.Tensor, snr_db: float | torch.Tensor,
-                           generator: torch.Generator | None) -> torch.Tensor | None:
+                           generator: torch.Generator | None,
+                           normals: torch.Tensor | None = None) -> torch.Tensor | None:
         """``transmit_reals(x) - x`` computed directly, for channels that can (noise injection adds it to the
-        weights); None means use the generic path. Input x [B, m] float, output [B, m]."""
+        weights); None means use the generic path. Input x [B, m] float, output [B, m].
+
+        ``normals`` [B, m] (same dtype and device as x), where given, are the standard normals the noise is made of
+        instead of drawing them from ``generator``; they are overwritten (scaled in place) and returned. Channels
+        whose noise is not one standard normal per real (fading: gains too) take none (:attr:`takes_normals`)."""
+        return None
+
+    #: whether :meth:`reals_perturbation` accepts ``normals`` (noise made of caller-supplied standard normals)
+    takes_normals: bool = False
+
+    def perturb_reals(self, x: torch.Tensor, snr_db: float, normals: torch.Tensor,
+                      out: torch.Tensor) -> torch.Tensor | None:
+        """``x + reals_perturbation(x, snr_db, normals=normals)`` written into ``out`` without changing
+        ``normals`` (one fused pass where a channel has one; noise injection's pooled normals); None where the
+        channel has no such path. Input x, normals, out: [m] float."""
         return None
 
     def forward(self, x: torch.Tensor, snr_db: float | torch.Tensor,

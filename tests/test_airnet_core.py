@@ -83,8 +83,8 @@ def test_training_is_bit_identical_for_same_seed(digits):
     assert torch.equal(a, b)
 
 
-@pytest.mark.parametrize("name", ["cnn", "mlp"])
-def test_in_place_noise_and_direct_clean_steps_equal_the_functional_path_bit_for_bit(digits, name):
+@pytest.mark.parametrize("name,channel", [("cnn", "rayleigh"), ("mlp", "rayleigh"), ("mlp", "awgn")])
+def test_in_place_noise_and_direct_clean_steps_equal_the_functional_path_bit_for_bit(digits, name, channel):
     # the fast paths (module called directly; straight-through noise added in place and undone) must give the
     # weights of the generic path: a functional call on the perturbed flat vector (forced by a noise without
     # `perturbation`, and by an all-ones mask for clean training)
@@ -92,7 +92,8 @@ def test_in_place_noise_and_direct_clean_steps_equal_the_functional_path_bit_for
         torch.manual_seed(0)
         m = build_model(name, digits.input_shape, 10)
         g = torch.Generator().manual_seed(1)
-        noise = ChannelNoise(make_channel("rayleigh", block_length=4), 5.0, generator=g) if noisy else None
+        kwargs = {"block_length": 4} if channel == "rayleigh" else {}
+        noise = ChannelNoise(make_channel(channel, **kwargs), 5.0, generator=g) if noisy else None
         if noise is not None and not fast:
             noise = (lambda f: (lambda w: f(w)))(noise)            # a plain callable: the generic path
         ones = None if fast or noisy else torch.ones(ParamLayout.of(m).total, dtype=torch.bool)
@@ -176,7 +177,7 @@ def test_cifar_loader_reads_local_pickles(tmp_path):
     (lambda: build_model("vgg", (1, 8, 8), 10), "vgg"),
     (lambda: transmit_vector(torch.ones(3, 2), make_channel("awgn"), 1.0), "1-D"),
     (lambda: transmit_vector(torch.ones(4), make_channel("awgn"), 1.0, plan=TransmissionPlan.full(5)), "5"),
-    (lambda: TrainSettings(epochs=-1, batch_size=64, lr=1e-3, weight_decay=0.0), "epochs must be in [0, inf), got -1"),
+    (lambda: TrainSettings(epochs=-1, batch_size=64, lr=1e-3, weight_decay=0.0, noise_stream="auto"), "epochs must be in [0, inf), got -1"),
 ])
 def test_bad_inputs(call, msg):
     with pytest.raises((ValueError, FileNotFoundError)) as exc:

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import math
 import dataclasses
+import typing
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +17,7 @@ from airnet.training.distillation import distillation_loss
 from airnet.zoo.params import ParamLayout, call_with_vector, check_model_data
 
 WeightNoise = Callable[[torch.Tensor], torch.Tensor]
+NoiseStream = Literal["auto", "fresh", "pool"]
 
 
 @dataclass(frozen=True)
@@ -26,12 +28,17 @@ class TrainSettings:
     batch_size: int
     lr: float
     weight_decay: float
+    # noise injection's standard normals (training.noise.ChannelNoise): fresh | pool | auto
+    noise_stream: NoiseStream
 
     def __post_init__(self) -> None:
         within("epochs", self.epochs, 0)
         within("batch_size", self.batch_size, 1)
         within("lr", self.lr, 0, 1, low_open=True)
         within("weight_decay", self.weight_decay, 0, 1)     # an L2 coefficient; above 1 the weights collapse
+        if self.noise_stream not in typing.get_args(NoiseStream):
+            raise ValueError(f"noise_stream must be one of {', '.join(typing.get_args(NoiseStream))}, "
+                             f"got {self.noise_stream!r}")
 
     def replace(self, **changes: Any) -> "TrainSettings":
         """These settings with ``changes`` (e.g. a fine-tuning phase's epochs and learning rate)."""
@@ -205,33 +212,42 @@ def _runs_directly(views: Sequence[View]) -> bool:
 
 
 class _FlatParams:
-    """The parameters as views of one flat buffer, so a straight-through perturbation is added to all of them, and
-    undone exactly, with one tensor op each (the per-step cost of noise injection on small models)."""
+    """The parameters as views of one flat buffer, so a straight-through perturbation is applied to all of them
+    with one tensor op, and undone exactly: the perturbed weights go to a second buffer the parameters point to
+    for the forward and backward pass, and back to the first for the optimizer step (no copy, nothing allocated
+    per step; the per-step cost of noise injection on small models, and memory traffic on large ones)."""
 
     def __init__(self, params: Sequence[torch.Tensor]) -> None:
         self.params = params
+        sizes = [p.numel() for p in params]
         with torch.no_grad():
             self.flat = torch.cat([p.detach().reshape(-1) for p in params])
-            for p, v in zip(params, self.flat.split([p.numel() for p in params])):
-                p.data = v.view_as(p)
-        self.saved: torch.Tensor | None = None
+            self.other = torch.empty_like(self.flat)
+        self.clean = [v.view_as(p) for p, v in zip(params, self.flat.split(sizes))]
+        self.noisy = [v.view_as(p) for p, v in zip(params, self.other.split(sizes))]
+        self._point(self.clean)
+
+    def _point(self, views: list[torch.Tensor]) -> None:
+        for p, v in zip(self.params, views):
+            p.data = v
 
     def perturb(self, noise: Any) -> None:
-        """Weights := weights + ``noise.perturbation(weights)``, keeping the exact old values."""
+        """Weights := weights + ``noise.perturbation(weights)`` (or ``noise.perturbed(weights, out)``, fused)."""
         with torch.no_grad():
-            self.saved = self.flat.clone()
-            self.flat.add_(noise.perturbation(self.saved))
+            fused = getattr(noise, "perturbed", None)
+            if fused is None or fused(self.flat, self.other) is None:
+                torch.add(self.flat, noise.perturbation(self.flat), out=self.other)
+        self._point(self.noisy)
 
     def restore(self) -> None:
-        assert self.saved is not None, "restore() before perturb()"
-        with torch.no_grad():
-            self.flat.copy_(self.saved)
+        """The exact unperturbed weights back (the parameters point to them again)."""
+        self._point(self.clean)
 
     def release(self) -> None:
         """Give every parameter its own storage again (the model no longer aliases the buffer)."""
         with torch.no_grad():
-            for p in self.params:
-                p.data = p.data.clone()
+            for p, v in zip(self.params, self.clean):
+                p.data = v.clone()
 
 
 def _view_weights(w: torch.Tensor, view: View) -> torch.Tensor:

@@ -76,7 +76,8 @@ class Recipes:
         def build() -> Built:
             model = ctx.new_model()
             g = ctx.generator("train", label, full_key)
-            noise = ChannelNoise(ctx.channel, noise_snr_db, generator=g) if noise_snr_db is not None else None
+            noise = None if noise_snr_db is None else ChannelNoise(ctx.channel, noise_snr_db, generator=g,
+                                                                    stream=self.settings.noise_stream)
             train_model(model, ctx.data.x_train, ctx.data.y_train, self.settings, g, weight_noise=noise,
                         desc=ctx.desc(f"train {label}"))
             return model, {}
