@@ -59,3 +59,34 @@ def cifar_like(n: int, seed: int = 0):
     y = torch.randint(0, 10, (n,), generator=g)
     x = torch.randn(n, 3, 32, 32, generator=g) * 0.5 + (y.float() / 10.0)[:, None, None, None]
     return x, y
+
+
+def matmul_peak(size: int = 1024) -> float:
+    """This process's float32 matmul rate (FLOP/s, best of 3): the compute floor figures are measured against."""
+    import torch
+
+    a = torch.randn(size, size)
+    return 2 * size ** 3 / best_of(lambda: a @ a)
+
+
+def forward_flops(model, x1) -> int:
+    """FLOPs of one forward pass on ``x1`` (a batch of one): 2 x multiply-adds of every conv and linear layer."""
+    import torch
+
+    total = [0]
+
+    def hook(mod, inp, out):
+        if isinstance(mod, torch.nn.Conv2d):
+            k = mod.in_channels // mod.groups * mod.kernel_size[0] * mod.kernel_size[1]
+            total[0] += 2 * out.numel() * k
+        elif isinstance(mod, torch.nn.Linear):
+            total[0] += 2 * out.numel() * mod.in_features
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()]
+    try:
+        with torch.no_grad():
+            model.eval()(x1)
+    finally:
+        for h in handles:
+            h.remove()
+    return total[0]

@@ -1,6 +1,7 @@
 """The ``airnet`` console command (``pip install .``): one entry point for the drivers, from any folder.
 
     airnet sweep [Hydra overrides]            # python -m experiments.sweep (main job: accuracy vs SNR)
+    airnet sweep --plan ...                   # the same with plan=true: counts and estimated time, then exit
     airnet snr-sweep | bandwidth-sweep ...    # the two presets' aliases
     airnet figures [--out F] [--paper] ...    # python -m experiments.figures
     airnet rank results.csv ...               # python -m experiments.rank
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"airnet: unknown command {command!r}; choose one of {', '.join(COMMANDS)}", file=sys.stderr)
         sys.exit(2)
     module, function = COMMANDS[command]
+    if command in ("sweep", "snr-sweep", "bandwidth-sweep"):
+        rest = ["plan=true" if a == "--plan" else a for a in rest]   # the dry run's flag, as a Hydra override
     sys.argv = [f"airnet {command}", *rest]          # Hydra and argparse read sys.argv
     result = getattr(importlib.import_module(module), function)()
     if command == "figures":

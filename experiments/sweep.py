@@ -54,6 +54,15 @@ def main(cfg: DictConfig, out: Path | None = None) -> list[dict]:
     context = build_context(cfg, run, exp)
     check_schemes(schemes, context)
     torch.set_num_threads(run.torch_threads(context.num_params))
+    if run.plan:
+        from airnet.run.plan import plan_sweep
+
+        with ResultTable(out / "results.csv", KEY_COLUMNS) as existing:
+            plan = plan_sweep(context, settings, schemes, exp.snr_db, exp.bandwidth_ratio, exp.num_realizations,
+                              existing, seeds=exp.seeds, design_snr_db=exp.design_snr_db,
+                              draws_until=exp.draws_until)
+        print(f"plan for {out} (plan=true: nothing is trained or written)\n{plan.describe()}")
+        return []
     with ResultTable(out / "results.csv", KEY_COLUMNS) as table:     # closing merges, even after an error
         rows = run_sweep(context, settings, schemes, exp.snr_db, exp.bandwidth_ratio, exp.num_realizations, table,
                          seeds=exp.seeds, design_snr_db=exp.design_snr_db,

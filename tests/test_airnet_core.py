@@ -1,4 +1,5 @@
 import gzip
+import json
 import pickle
 
 import numpy as np
@@ -213,3 +214,39 @@ def test_all_evaluation_strategies_agree_and_bfloat16_flips_few_predictions(digi
     bf16 = accuracy_of_vectors(m, rx, digits.x_test, digits.y_test, precision="bfloat16")
     assert (bf16 - ref).abs().max().item() <= 3 / len(digits.y_test)       # at most 3 of 359 images flip
     assert torch.equal(model_vector(m), model_vector(m))                   # the model itself is untouched
+
+
+def test_scoring_plan_is_measured_once_and_reused_from_its_file(digits, tmp_path, monkeypatch):
+    import airnet.delivery.evaluation as ev
+    m = build_model("cnn", digits.input_shape, 10)
+    calls = []
+    real = ev._measure
+    monkeypatch.setattr(ev, "_measure", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(ev, "_PLANS", {})
+    path = tmp_path / "plans.json"
+    plan = ev.tune_scoring(m, digits.x_test, path)
+    assert plan.strategy in ev.strategies_for(m) and 1 <= plan.batch_size <= len(digits.x_test)
+    assert ev.tune_scoring(m, digits.x_test, path) == plan and len(calls) == 1         # remembered in-process
+    monkeypatch.setattr(ev, "_PLANS", {})
+    assert ev.tune_scoring(m, digits.x_test, path) == plan and len(calls) == 1         # read back from the file
+    monkeypatch.setattr(ev, "_PLANS", {})
+    wider = build_model("cnn", digits.input_shape, 10, channels=(8, 16))              # another architecture
+    ev.tune_scoring(wider, digits.x_test, path)
+    assert len(calls) == 2 and len(json.loads(path.read_text())) == 2
+
+
+@pytest.mark.parametrize("name", ["cnn", "resnet20"])
+def test_scoring_batch_size_does_not_change_accuracies(digits, name):
+    # the tuned batch size changes speed only: every candidate gives the loop's accuracies
+    torch.manual_seed(0)
+    if name == "resnet20":
+        x = torch.randn(96, 3, 32, 32)
+        m = build_model("resnet20", (3, 32, 32), 10, width=8, blocks=1).eval()
+        y = m(x).argmax(-1)                       # labels the model gets right: a flip would show
+    else:
+        x, y = digits.x_test, digits.y_test
+        m = build_model(name, digits.input_shape, 10)
+    rx = transmit_vector(model_vector(m), make_channel("awgn"), 10.0, 3, generator=torch.Generator().manual_seed(1))
+    ref = accuracy_of_vectors(m, rx, x, y, strategy="loop", batch_size=len(x))
+    for b in (16, 32, 64, 256):
+        assert torch.equal(accuracy_of_vectors(m, rx, x, y, strategy="copy", batch_size=b), ref), b

@@ -130,6 +130,7 @@ class RunOptions:
     device: Literal["auto", "cpu", "cuda"] | str
     threads: int | Literal["auto"]
     eval_precision: Literal["float32", "bfloat16"]
+    plan: bool
 
     def __post_init__(self) -> None:
         within("seed", self.seed, 0, 2 ** 32 - 1)        # numpy's and scikit-learn's seed range

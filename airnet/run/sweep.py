@@ -73,6 +73,16 @@ class Point:
                     config_id=self.run.config_id)
 
 
+def sweep_points(schemes: Sequence[SchemeRun], snr_db: Sequence[float], bandwidth_ratio: Sequence[float],
+                 seeds: Sequence[int], design_snr_db: Sequence[float | None]) -> list[Point]:
+    """Every point of a sweep, in the order it runs (seed, design, ratio, SNR, scheme; fixed designs last)."""
+    points = [Point(seed, design, ratio, snr, run) for seed in seeds for design in design_snr_db
+              for ratio in bandwidth_ratio for snr in snr_db for run in schemes if run.design_snr_db is None]
+    points += [Point(seed, run.design_snr_db, ratio, snr, run) for seed in seeds for ratio in bandwidth_ratio
+               for snr in snr_db for run in schemes if run.design_snr_db is not None]     # one design: its own
+    return points
+
+
 def _clock(seconds: float) -> str:
     """``1h02m03s`` / ``2m03s`` / ``3s``."""
     s = int(round(seconds))
@@ -131,16 +141,15 @@ def run_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Schem
     : list of the table's rows that belong to this sweep (finished earlier or now)
     """
     columns = dict(columns or {})
-    points = [Point(seed, design, ratio, snr, run) for seed in seeds for design in design_snr_db
-              for ratio in bandwidth_ratio for snr in snr_db for run in schemes if run.design_snr_db is None]
-    points += [Point(seed, run.design_snr_db, ratio, snr, run) for seed in seeds for ratio in bandwidth_ratio
-               for snr in snr_db for run in schemes if run.design_snr_db is not None]     # one design: its own
+    points = sweep_points(schemes, snr_db, bandwidth_ratio, seeds, design_snr_db)
     todo = [p for p in points if not table.has(**p.key())]
     if len(points) > len(todo):
         log.info("skipping %d finished points", len(points) - len(todo))
     recipes: dict[int, Recipes] = {}
     built: dict[tuple[int, str, float], Scheme[Any]] = {}
     start = time.monotonic()
+    # the measured scoring plan (batch size, strategy) is kept beside the trained models: reruns reuse the choice
+    plan_cache = context.cache.folder / "scoring-plans.json" if context.cache.folder else None
     for i, p in enumerate(tqdm(todo, desc="sweep", disable=not progress)):
         if p.seed not in recipes:
             recipes[p.seed] = Recipes(context.for_seed(p.seed), settings)
@@ -157,13 +166,14 @@ def run_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Schem
         d = scheme.deliver(p.snr_db, num_realizations, g, p.design_snr_db)
         if d.channel_uses > budget:
             raise RuntimeError(f"scheme {p.run.name} used {d.channel_uses} channel uses, budget is {budget}")
-        scores = [accuracy_of_vectors(d.model, d.vectors, s.data.x_test, s.data.y_test, precision=precision)]
+        scores = [accuracy_of_vectors(d.model, d.vectors, s.data.x_test, s.data.y_test, precision=precision,
+                                      plan_cache=plan_cache)]
         sent = [float((d.vectors != 0).double().sum())]
         while draws_until is not None and not draws_until.done(torch.cat(scores).tolist()):
             more = min(sum(len(a) for a in scores), draws_until.max - sum(len(a) for a in scores))
             extra = scheme.deliver(p.snr_db, more, g, p.design_snr_db)
             scores.append(accuracy_of_vectors(extra.model, extra.vectors, s.data.x_test, s.data.y_test,
-                                              precision=precision))
+                                              precision=precision, plan_cache=plan_cache))
             sent.append(float((extra.vectors != 0).double().sum()))
         stats = AccuracyStats.of(torch.cat(scores))
         accs = stats.per_realization

@@ -70,11 +70,13 @@ class ModelCache:
     """Trained models (and extra tensors such as masks) in memory and, with ``folder``, on disk.
 
     Files are ``<folder>/<label>-<hash(key)>.pt`` holding the parameter vector, the buffers and the extras;
-    they are written atomically, so an interrupted run never leaves a half-written checkpoint.
+    they are written atomically, so an interrupted run never leaves a half-written checkpoint. ``read_only``: load
+    what is on disk, keep new builds in memory only (a sweep's dry run: its untrained models never reach the disk).
     """
 
-    def __init__(self, folder: Path | None, device: torch.device | str = "cpu") -> None:
+    def __init__(self, folder: Path | None, device: torch.device | str = "cpu", read_only: bool = False) -> None:
         self.folder = folder
+        self.read_only = read_only
         self.device = torch.device(device)
         self._memo: dict[str, Built] = {}
         remove_orphans(folder)
@@ -104,7 +106,7 @@ class ModelCache:
         result = self._load(path, key, new_model) if path is not None and path.exists() else None
         if result is None:
             result = build()
-            if path is not None:
+            if path is not None and not self.read_only:
                 save_torch(path, {"w": model_vector(result[0]), "extras": result[1],
                                   "key": json.dumps(key, sort_keys=True, default=str),
                                   "buffers": dict(result[0].named_buffers())})

@@ -1,11 +1,12 @@
 """The training loop over the flat parameter vector: weight noise, pruning mask, distillation, nested views."""
 from __future__ import annotations
 
-import math
+import contextlib
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Callable, Iterator, Literal, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -67,6 +68,31 @@ class View:
     teacher: str = "model"
 
 
+@dataclass
+class TrainingTally:
+    """What :func:`train_model` would have done inside :func:`tally_training`: calls, and sample passes
+    (samples x epochs x views; distillation's teacher passes not included)."""
+
+    calls: int = 0
+    sample_passes: int = 0
+
+
+_TALLY: TrainingTally | None = None
+
+
+@contextlib.contextmanager
+def tally_training() -> Iterator[TrainingTally]:
+    """Within this block :func:`train_model` counts its work and returns at once, leaving the model untrained (a
+    sweep's dry run, ``plan=true``). Not thread-safe; nested blocks share the outer tally."""
+    global _TALLY
+    outer = _TALLY
+    _TALLY = outer or TrainingTally()
+    try:
+        yield _TALLY
+    finally:
+        _TALLY = outer
+
+
 MaskUpdate = Callable[[int, nn.Module, torch.Tensor, torch.Tensor, torch.Tensor], "torch.Tensor | None"]
 
 
@@ -116,6 +142,12 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
     check_model_data(model, x)
     if mask_update is not None and mask is None:
         raise ValueError("mask_update needs the hard mask it updates: pass mask")
+    if _TALLY is not None:
+        nviews = 1 if views is None or callable(views) else max(1, len(list(views)))
+        _TALLY.calls += 1
+        _TALLY.sample_passes += x.shape[0] * settings.epochs * nviews
+        model.eval()
+        return [0.0] * settings.epochs
     layout = ParamLayout.of(model)
     maskf = None
     if mask is not None:

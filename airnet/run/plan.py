@@ -1,0 +1,135 @@
+"""A sweep's plan before it runs (``plan=true``): points, trainings and channel draws, and the run time they add
+up to at rates measured on this machine in a few seconds.
+
+The counts come from a dry pass over every point still to do: each scheme is built and delivers two single draws
+while :func:`airnet.training.loop.tally_training` counts what training would do (models already in the cache are
+loaded and cost nothing; new ones stay untrained and in memory only, never written to the cache). The rates are measured on the sweep's own model and data: clean training
+per sample pass, scoring per draw (with the measured scoring plan), delivery per point (first draw: one-time work
+such as side information; second: per draw).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Sequence
+
+import torch
+
+from airnet.config.run import DrawRule
+from airnet.context import Context
+from airnet.delivery.evaluation import accuracy_of_vectors
+from airnet.run.sweep import Point, SchemeRun, _clock, budget_for, sweep_points
+from airnet.schemes import Scheme, make_scheme
+from airnet.store.artifacts import ModelCache
+from airnet.store.results import ResultTable
+from airnet.training.loop import TrainSettings, tally_training, train_model
+from airnet.training.recipes import Recipes
+from airnet.zoo.params import ParamLayout
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """Counts and estimated seconds of a sweep (only the points not yet in its results)."""
+
+    points: int
+    todo: int
+    trainings: int
+    sample_passes: int
+    draws: tuple[int, int]            # per point: first batch, and the most a sequential rule may take
+    train_s: float
+    score_s: tuple[float, float]
+    deliver_s: tuple[float, float]
+    rates: dict[str, float]
+
+    @property
+    def total_s(self) -> tuple[float, float]:
+        return (self.train_s + self.score_s[0] + self.deliver_s[0],
+                self.train_s + self.score_s[1] + self.deliver_s[1])
+
+    def describe(self) -> str:
+        """The plan as printed by ``plan=true``."""
+        def span(v: tuple[float, float]) -> str:
+            return _clock(v[0]) if v[0] == v[1] else f"{_clock(v[0])} to {_clock(v[1])}"
+
+        draws = str(self.draws[0]) if self.draws[0] == self.draws[1] else f"{self.draws[0]} to {self.draws[1]}"
+        r = self.rates
+        return "\n".join([
+            f"points: {self.todo} to run ({self.points - self.todo} already in the results)",
+            f"trainings: {self.trainings} ({self.sample_passes:,} sample passes)",
+            f"channel draws per point: {draws}",
+            f"estimated time on this machine: {span(self.total_s)}",
+            f"  training  {_clock(self.train_s):>10}  ({1e6 * r['train_s_per_sample']:.1f} us per sample pass, "
+            f"clean; noise injection and distillation add up to ~30 %)",
+            f"  scoring   {span(self.score_s):>10}  ({1e3 * r['score_s_per_draw']:.1f} ms per draw on "
+            f"{int(r['test_size'])} test images)",
+            f"  delivery  {span(self.deliver_s):>10}  ({1e3 * r['deliver_s_first']:.1f} ms per point + "
+            f"{1e3 * r['deliver_s_per_draw']:.2f} ms per draw, mean over the dry pass)",
+        ])
+
+
+def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[SchemeRun], snr_db: Sequence[float],
+               bandwidth_ratio: Sequence[float], num_realizations: int, table: ResultTable | None = None,
+               seeds: Sequence[int] = (0,), design_snr_db: Sequence[float | None] = (None,),
+               draws_until: DrawRule | None = None) -> SweepPlan:
+    """Count and time the points of :func:`airnet.run.sweep.run_sweep` (same arguments) without running them.
+
+    Output
+    ------
+    : SweepPlan
+    """
+    points = sweep_points(schemes, snr_db, bandwidth_ratio, seeds, design_snr_db)
+    todo = [p for p in points if table is None or not table.has(**p.key())]
+    # models already trained are loaded (no training counted); new ones stay untrained, in memory only
+    dry = replace(context, cache=ModelCache(context.cache.folder, context.device, read_only=True))
+    first: list[float] = []
+    second: list[float] = []
+    with tally_training() as tally:
+        recipes: dict[int, Recipes] = {}
+        built: dict[tuple[int, str, float], Scheme[Any]] = {}
+        for p in todo:
+            r = recipes.setdefault(p.seed, Recipes(dry.for_seed(p.seed), settings))
+            key = (p.seed, p.run.name, p.bandwidth_ratio)
+            scheme = built.get(key)
+            if scheme is None:
+                scheme = built[key] = make_scheme(p.run.kind, r.context, r, p.run.options,
+                                                  budget_for(p.bandwidth_ratio, r.context))
+            g = torch.Generator(device=context.device).manual_seed(0)
+            for times in (first, second):
+                t = time.perf_counter()
+                scheme.deliver(p.snr_db, 1, g, p.design_snr_db)
+                times.append(time.perf_counter() - t)
+    rates = measure_rates(context, settings)
+    draws = (num_realizations, max(num_realizations, draws_until.max) if draws_until is not None else num_realizations)
+    n = len(todo)
+    per_point = sum(first) / max(n, 1)
+    per_draw = sum(second) / max(n, 1)
+    rates.update(deliver_s_first=per_point, deliver_s_per_draw=per_draw)
+    return SweepPlan(len(points), n, tally.calls, tally.sample_passes, draws,
+                     train_s=tally.sample_passes * rates["train_s_per_sample"],
+                     score_s=(n * draws[0] * rates["score_s_per_draw"], n * draws[1] * rates["score_s_per_draw"]),
+                     deliver_s=(n * (per_point + (draws[0] - 1) * per_draw), n * (per_point + (draws[1] - 1) * per_draw)),
+                     rates=rates)
+
+
+def measure_rates(context: Context, settings: TrainSettings) -> dict[str, float]:
+    """Seconds per clean-training sample pass (one epoch on up to 8 batches, after a warm-up step) and per scored
+    draw (two draws on the whole test set, with the measured scoring plan) for the context's model and data."""
+    data = context.data
+    model = context.new_model()
+    n = min(len(data.x_train), 8 * settings.batch_size)
+    g = torch.Generator(device=context.device).manual_seed(0)
+    one = settings.replace(epochs=1)
+    train_model(model, data.x_train[:settings.batch_size], data.y_train[:settings.batch_size], one, g)  # warm-up
+    t = time.perf_counter()
+    train_model(model, data.x_train[:n], data.y_train[:n], one, g)
+    train_rate = (time.perf_counter() - t) / n
+    w = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+    vecs = w.expand(2, ParamLayout.of(model).total).contiguous()
+    accuracy_of_vectors(model, vecs, data.x_test, data.y_test)          # measures the scoring plan once
+    t = time.perf_counter()
+    accuracy_of_vectors(model, vecs, data.x_test, data.y_test)
+    score_rate = (time.perf_counter() - t) / 2
+    return dict(train_s_per_sample=train_rate, score_s_per_draw=score_rate, test_size=float(len(data.y_test)))
+
+
+__all__ = ["Point", "SweepPlan", "plan_sweep", "measure_rates"]

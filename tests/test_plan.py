@@ -1,0 +1,44 @@
+"""``plan=true``: a dry run counts points, trainings and draws, estimates the time, and leaves nothing behind."""
+from conftest import compose
+
+SMALL = ["experiment.snr_db=[0,10]", "experiment.schemes=[clean,noise_injection]", "train.epochs=2",
+         "experiment.num_realizations=4", "side_info.mode=free", "progress=false"]
+
+
+def test_plan_counts_the_work_writes_nothing_and_sees_finished_points(tmp_path, capsys):
+    from experiments.sweep import main
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    assert main(compose(*SMALL, f"cache_dir={cache}", "plan=true"), out) == []
+    printed = capsys.readouterr().out
+    assert "points: 4 to run (0 already in the results)" in printed
+    # clean and noise injection at the one design SNR: 2 trainings of 2 epochs on the training split
+    from airnet.zoo.data import load_data
+    n_train = len(load_data("digits").y_train)
+    assert f"trainings: 2 ({2 * 2 * n_train:,} sample passes)" in printed
+    assert "channel draws per point: 4" in printed and "estimated time on this machine:" in printed
+    assert not list(cache.glob("*.pt"))                     # the dry pass's untrained models stay in memory
+    assert not (out / "results.csv").exists() or (out / "results.csv").read_text().count("\n") <= 1
+    rows = main(compose(*SMALL, f"cache_dir={cache}"), out)     # the real run, then the plan again
+    assert len(rows) == 4
+    main(compose(*SMALL, f"cache_dir={cache}", "plan=true"), out)
+    again = capsys.readouterr().out
+    assert "points: 0 to run (4 already in the results)" in again and "trainings: 0 (0 sample passes)" in again
+
+
+def test_plan_of_new_points_counts_only_models_not_in_the_cache(tmp_path, capsys):
+    from experiments.sweep import main
+    cache = tmp_path / "cache"
+    main(compose(*SMALL, f"cache_dir={cache}"), tmp_path / "a")
+    capsys.readouterr()
+    main(compose(*SMALL[1:], "experiment.snr_db=[5]", f"cache_dir={cache}", "plan=true"), tmp_path / "b")
+    printed = capsys.readouterr().out
+    assert "points: 2 to run" in printed and "trainings: 0 " in printed   # both models are cached
+
+
+def test_cli_plan_flag_is_the_plan_override(tmp_path, monkeypatch, capsys):
+    from experiments.cli import main
+    monkeypatch.chdir(tmp_path)
+    main(["sweep", "--plan", *SMALL, f"cache_dir={tmp_path}/cache"])
+    printed = capsys.readouterr().out
+    assert "points: 4 to run" in printed
+    assert (tmp_path / "outputs" / "snr_sweep").is_dir() and not list((tmp_path / "outputs").rglob("*.png"))
