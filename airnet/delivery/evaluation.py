@@ -153,12 +153,14 @@ def _measure(model: nn.Module, x: torch.Tensor) -> ScoringPlan:
     layout = ParamLayout.of(model)
     w = torch.cat([p.detach().reshape(-1) for p in model.parameters()]).to(x.device)
 
-    def per_vector(plan: ScoringPlan, k: int, sub: torch.Tensor) -> float:
-        """Seconds per realization: after a warm-up call, the best of up to 3 calls (while they are short)."""
+    def per_vector(plan: ScoringPlan, k: int, sub: torch.Tensor, warm_up: bool = False) -> float:
+        """Seconds per realization: the best of up to 3 calls (while they are short), after a warm-up call for a
+        strategy's first size (kernels, caches)."""
         vecs = w.expand(k, layout.total).contiguous()
         y = torch.zeros(sub.shape[0], dtype=torch.long, device=x.device)
         run = lambda: _score(model, vecs, sub, y, plan, "float32", layout)  # noqa: E731
-        run()
+        if warm_up:
+            run()
         times = [_time(run, x.device)]
         while len(times) < 3 and sum(times) < TUNE_SECONDS:
             times.append(_time(run, x.device))
@@ -167,7 +169,7 @@ def _measure(model: nn.Module, x: torch.Tensor) -> ScoringPlan:
     # images to measure on: the whole set where that is cheap (so "one pass over everything" is a candidate),
     # else TUNE_IMAGES, enough for the batch sizes that win on a CPU
     probe = x[:min(len(x), 64)]
-    per_image = per_vector(ScoringPlan("copy", probe.shape[0], 1), 1, probe) / probe.shape[0]
+    per_image = per_vector(ScoringPlan("copy", probe.shape[0], 1), 1, probe, warm_up=True) / probe.shape[0]
     cap = max(TUNE_IMAGES, int(TUNE_SECONDS / max(per_image, 1e-9)))
     sub = x[:min(len(x), cap, max(BATCH_CANDIDATES))]
 
@@ -176,9 +178,9 @@ def _measure(model: nn.Module, x: torch.Tensor) -> ScoringPlan:
         best plan so far, which it will not catch up with): the best."""
         found: tuple[float, ScoringPlan] | None = None
         worse = 0
-        for b in sorted({min(b, sub.shape[0]) for b in BATCH_CANDIDATES}):
+        for i, b in enumerate(sorted({min(b, sub.shape[0]) for b in BATCH_CANDIDATES})):
             plan = ScoringPlan(strategy, b, k)
-            t = per_vector(plan, k, sub)
+            t = per_vector(plan, k, sub, warm_up=i == 0)
             worse = worse + 1 if found is not None and t > 1.15 * found[0] else 0
             if worse == 2 or t > 2 * beat:                 # past the sweet spot (twice: timing noise), or hopeless
                 if found is None:

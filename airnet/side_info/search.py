@@ -1,7 +1,8 @@
 """The two searches of side-information sizing: the largest size that fits, the smallest index that passes.
 
-They probe in different orders on purpose, and the order is part of the results: :func:`smallest_passing` serves
-the MCS search, whose every probe draws random trial blocks, and :func:`largest_fitting` runs over mask costs that
+They probe in different orders on purpose, and the order is part of the results: :func:`smallest_passing` (through
+:func:`first_passing`, which tests the slowest, most robust entry last and only when needed) serves the MCS and
+polar searches, whose every probe draws random trial blocks, and :func:`largest_fitting` runs over mask costs that
 are not monotone in the size. Merging them would change which MCS and which plan size edge cases pick.
 """
 from __future__ import annotations
@@ -27,6 +28,14 @@ def largest_fitting(hi: int, fits: Callable[[int], bool]) -> int:
         else:
             hi = mid
     return lo
+
+
+def first_passing(n: int, passes: Callable[[int], bool]) -> int | None:
+    """Smallest ``i`` in ``[0, n)`` with ``passes(i)`` for a test that, once passed, stays passed as ``i`` grows;
+    None if not even ``n - 1`` passes. Bisection first: the last (most robust, and slowest to test) entry is
+    evaluated only when nothing before it passed."""
+    i = smallest_passing(0, n - 1, passes)
+    return i if i < n - 1 or passes(n - 1) else None
 
 
 def smallest_passing(lo: int, hi: int, passes: Callable[[int], bool]) -> int:

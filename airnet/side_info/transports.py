@@ -23,7 +23,7 @@ import torch
 
 from channels import Channel
 from channels.capacity import normal_approximation_bits, normal_approximation_error
-from airnet.side_info.search import largest_fitting, smallest_passing
+from airnet.side_info.search import first_passing, largest_fitting, smallest_passing
 
 log = logging.getLogger("airnet")
 CRC_BITS = 24          # NR code-block CRC; the receiver detects a wrong block and erases it
@@ -415,9 +415,8 @@ def select_robust_mcs(channel: Channel, snr_db: float, k: int, num_iter: int, tr
         bits = torch.randint(0, 2, (trials, t.payload_bits), generator=generator, device=generator.device).float()
         return bool(t.send(bits, channel, snr_db, generator)[1].all())
 
-    if not clean(ladder[-1]):
-        return None
-    return ladder[smallest_passing(0, len(ladder) - 1, lambda i: clean(ladder[i]))]
+    i = first_passing(len(ladder), lambda i: clean(ladder[i]))
+    return None if i is None else ladder[i]
 
 
 POLAR_N_MAX = 1088       # Sionna's 5G polar encoder without code segmentation: the longest codeword
@@ -551,6 +550,5 @@ def select_robust_polar(channel: Channel, snr_db: float, k: int, trials: int, ma
         bits = torch.randint(0, 2, (trials, k), generator=generator, device=generator.device).float()
         return bool(PolarTransport(config).send(bits, channel, snr_db, generator)[1].all())
 
-    if not clean(ladder[-1]):
-        return None
-    return ladder[smallest_passing(0, len(ladder) - 1, lambda i: clean(ladder[i]))]
+    i = first_passing(len(ladder), lambda i: clean(ladder[i]))
+    return None if i is None else ladder[i]
