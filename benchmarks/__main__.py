@@ -1,6 +1,6 @@
 """Run the benchmarks and print every figure as a ratio against its reference from the same run.
 
-    python -m benchmarks [--quick] [channels noise_injection evaluation ldpc side_info entropy store jobs device]
+    python -m benchmarks [--quick] [channels noise_injection evaluation ldpc side_info entropy store crn jobs device paper]
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import platform
 import torch
 
 SUITES = ("channels", "noise_injection", "evaluation", "ldpc", "side_info", "entropy", "store", "crn", "jobs",
-          "device")
+          "device", "paper")
 
 
 def main() -> None:

@@ -16,6 +16,9 @@ def test_plan_counts_the_work_writes_nothing_and_sees_finished_points(tmp_path, 
     n_train = len(load_data("digits").y_train)
     assert f"trainings: 2 ({2 * 2 * n_train:,} sample passes)" in printed
     assert "channel draws per point: 4" in printed and "estimated time on this machine:" in printed
+    by_scheme = printed.split("trainings by scheme")[1]
+    for name in ("clean", "noise_injection"):                # one training of 2 epochs each, where it is first needed
+        assert f"{name}" in by_scheme and f"1 trainings {2 * n_train:>14,} sample passes" in by_scheme
     assert not list(cache.glob("*.pt"))                     # the dry pass's untrained models stay in memory
     assert not (out / "results.csv").exists() or (out / "results.csv").read_text().count("\n") <= 1
     rows = main(compose(*SMALL, f"cache_dir={cache}"), out)     # the real run, then the plan again

@@ -40,6 +40,7 @@ class SweepPlan:
     score_s: tuple[float, float]
     deliver_s: tuple[float, float]
     rates: dict[str, float]
+    by_scheme: dict[str, tuple[int, int]]    # scheme -> (trainings, sample passes) first needed by its points
 
     @property
     def total_s(self) -> tuple[float, float]:
@@ -64,6 +65,9 @@ class SweepPlan:
             f"{int(r['test_size'])} test images)",
             f"  delivery  {span(self.deliver_s):>10}  ({1e3 * r['deliver_s_first']:.1f} ms per point + "
             f"{1e3 * r['deliver_s_per_draw']:.2f} ms per draw, mean over the dry pass)",
+            "trainings by scheme (where a model is shared, the scheme that needs it first):",
+            *(f"  {name:<28} {calls:>5} trainings {passes:>14,} sample passes"
+              for name, (calls, passes) in self.by_scheme.items() if calls),
         ])
 
 
@@ -83,6 +87,7 @@ def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Sche
     dry = replace(context, cache=ModelCache(context.cache.folder, context.device, read_only=True))
     first: list[float] = []
     second: list[float] = []
+    by_scheme: dict[str, tuple[int, int]] = {}
     with tally_training() as tally:
         recipes: dict[int, Recipes] = {}
         built: dict[tuple[int, str, float], Scheme[Any]] = {}
@@ -94,10 +99,13 @@ def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Sche
                 scheme = built[key] = make_scheme(p.run.kind, r.context, r, p.run.options,
                                                   budget_for(p.bandwidth_ratio, r.context))
             g = torch.Generator(device=context.device).manual_seed(0)
+            before = (tally.calls, tally.sample_passes)
             for times in (first, second):
                 t = time.perf_counter()
                 scheme.deliver(p.snr_db, 1, g, p.design_snr_db)
                 times.append(time.perf_counter() - t)
+            calls, passes = by_scheme.get(p.run.name, (0, 0))
+            by_scheme[p.run.name] = (calls + tally.calls - before[0], passes + tally.sample_passes - before[1])
     rates = measure_rates(context, settings)
     draws = (num_realizations, max(num_realizations, draws_until.max) if draws_until is not None else num_realizations)
     n = len(todo)
@@ -108,7 +116,7 @@ def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Sche
                      train_s=tally.sample_passes * rates["train_s_per_sample"],
                      score_s=(n * draws[0] * rates["score_s_per_draw"], n * draws[1] * rates["score_s_per_draw"]),
                      deliver_s=(n * (per_point + (draws[0] - 1) * per_draw), n * (per_point + (draws[1] - 1) * per_draw)),
-                     rates=rates)
+                     rates=rates, by_scheme=by_scheme)
 
 
 def measure_rates(context: Context, settings: TrainSettings) -> dict[str, float]:

@@ -1,0 +1,196 @@
+"""Paper scale: ResNet-20 on CIFAR-shaped data (no CIFAR ships; random images with a class-dependent mean), each
+figure against its floor measured in this run, and the projected time of the full paper sweep on this machine.
+
+    python -m benchmarks paper [--quick]
+
+Figures (one torch thread; on CUDA, when present, the same code runs on the GPU):
+- one training epoch (50,000 images, batch 64), clean and with noise injection; floor: 3x the forward FLOPs per
+  image at this process's matmul rate (forward + backward), and for the noise, one ``normal_`` per weight per step;
+- scoring K=32 draws on 10,000 test images with the measured scoring plan, and with the fixed rule it replaced
+  (1,024-image batches); floor: the forward FLOPs at the matmul rate;
+- the side-information chain at 272k weights: an unstructured pruning mask of ResNet-20 (272,474 weights, half
+  kept: about 272k bits) through 5G NR LDPC + QPSK at rate ~1/2 and back over AWGN; floor: one fused add per
+  decoder edge message per iteration at this process's memory-bound add rate;
+- peak resident memory of this process;
+- the projected sweep: 17 SNRs x 10 schemes x 32 draws x 3 seeds. The trainings (count and sample passes per
+  scheme) and the deliveries come from a dry pass (``airnet.run.plan``) of that sweep on the built-in digits, the
+  same schemes, SNRs and seeds; the training epochs are then priced at ResNet-20's measured epoch time, the
+  scoring at its measured per-draw time on 10,000 images, and the delivery scaled by the weight count
+  (272,474 / 6,090). Measured parts are scaled from shorter runs (fewer steps, images, draws): the costs are linear
+  in them.
+"""
+from __future__ import annotations
+
+import resource
+import time
+from typing import Any
+
+import torch
+
+from airnet.run.plan import SweepPlan
+from benchmarks.common import Figure, best_of, cifar_like, forward_flops, matmul_peak
+
+TRAIN_IMAGES, TEST_IMAGES, DRAWS, BATCH = 50_000, 10_000, 32, 64
+PAPER_SNRS = [-10.0, -7.5, -5.0, -2.5, 0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0, 17.5, 20.0, 22.5, 25.0, 27.5, 30.0]
+PAPER_SCHEMES = ["clean", "noise_injection", "pruning_kd", "expansion", "uep", "spectrum", "digital_capacity",
+                 "digital_ldpc", "digital_amc", "digital_layered"]
+PAPER_SEEDS = [0, 1, 2]
+
+
+def _device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def epoch_times(steps: int, device: torch.device) -> dict[str, float]:
+    """Seconds of one 50,000-image epoch (from ``steps`` steps after a warm-up), clean, noise injection with the
+    default (auto) and the fresh stream."""
+    from channels import make_channel
+    from airnet.training.loop import TrainSettings, train_model
+    from airnet.training.noise import ChannelNoise
+    from airnet.zoo.models import build_model
+
+    x, y = cifar_like(BATCH * steps)
+    x, y = x.to(device), y.to(device)
+    out = {}
+    for label, stream in (("clean", None), ("noise (auto)", "auto"), ("noise (fresh)", "fresh")):
+        def train(n_steps: int) -> None:
+            torch.manual_seed(0)
+            model = build_model("resnet20", (3, 32, 32), 10).to(device)
+            g = torch.Generator(device=device).manual_seed(0)
+            noise = None if stream is None else ChannelNoise(make_channel("awgn"), 5.0, generator=g, stream=stream)
+            train_model(model, x[:BATCH * n_steps], y[:BATCH * n_steps], TrainSettings(1, BATCH, 1e-3, 0.0, "auto"),
+                        g, weight_noise=noise)
+            _sync(device)
+
+        train(1)
+        t = min(_timed(lambda: train(steps)) for _ in range(2))
+        out[label] = t / (BATCH * steps) * TRAIN_IMAGES
+    return out
+
+
+def _timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def scoring_times(images: int, k: int, device: torch.device) -> dict[str, Any]:
+    """Seconds to score 32 draws on 10,000 images (from ``k`` draws on ``images`` images), with the measured plan
+    and with the fixed rule it replaced (copy, 1,024-image batches)."""
+    from airnet.delivery.evaluation import accuracy_of_vectors, tune_scoring
+    from airnet.zoo.models import build_model
+    from airnet.zoo.params import model_vector
+
+    torch.manual_seed(0)
+    model = build_model("resnet20", (3, 32, 32), 10).to(device).eval()
+    x, y = cifar_like(images, seed=1)
+    x, y = x.to(device), y.to(device)
+    vecs = model_vector(model).expand(k, -1).contiguous()
+    plan = tune_scoring(model, x)
+    scale = DRAWS / k * TEST_IMAGES / images
+    tuned = best_of(lambda: accuracy_of_vectors(model, vecs, x, y), 1) * scale
+    old = best_of(lambda: accuracy_of_vectors(model, vecs, x, y, strategy="copy", batch_size=1024), 1) * scale
+    return dict(tuned=tuned, old=old, plan=plan, flops=forward_flops(model, x[:1]))
+
+
+def side_info_chain(device: torch.device) -> tuple[float, float, int]:
+    """(seconds, floor seconds, bits) of ~272k mask bits through NR LDPC + QPSK over AWGN at 5 dB, one draw."""
+    from channels import make_channel
+    from airnet.side_info.transports import LDPCTransport, nr_mcs_table, segment_bits
+
+    bits = 272_474
+    mcs = min(nr_mcs_table(), key=lambda m: abs(m.bits_per_symbol * m.rate - 1.0))     # QPSK near rate 1/2
+    t = LDPCTransport(segment_bits(mcs, bits, 8448), 20, early_stop=False)
+    g = torch.Generator(device=device).manual_seed(0)
+    payload = torch.randint(0, 2, (1, t.payload_bits), generator=g, device=device).float()
+    ch = make_channel("awgn")
+    t.send(payload, ch, 5.0, g)                                           # builds the codec once
+    seconds = best_of(lambda: t.send(payload, ch, 5.0, g), 1)
+    # floor: every Tanner-graph edge carries two messages per iteration, each at least one memory-bound op; NR
+    # base graph 1 has 316 edges per 68 columns (lifted by Z): ~4.6 edges per coded bit
+    coded = t.seg.codewords * t.seg.n
+    per_edge_ops = 2 * 20 * round(316 / 68 * coded)
+    buf = torch.empty(4_000_000, device=device)
+    add = best_of(lambda: torch.add(buf, buf, out=buf)) / buf.numel()
+    return seconds, per_edge_ops * add, bits
+
+
+def counted_sweep(quick: bool) -> tuple[SweepPlan, int, float]:
+    """The dry-run plan of the paper sweep on the built-in digits (trainings, sample passes, deliveries)."""
+    from hydra import compose, initialize_config_dir
+
+    import experiments.config  # noqa: F401
+    from experiments.config import (build_context, experiment_options, run_options, scheme_runs, train_settings)
+    from experiments.sweep import conf_dir
+    from airnet.run.plan import plan_sweep
+
+    snrs = PAPER_SNRS[::4] if quick else PAPER_SNRS
+    with initialize_config_dir(config_dir=conf_dir(), version_base="1.3"):
+        cfg = compose(config_name="sweep", overrides=[
+            "cache_dir=null", "progress=false", f"experiment.schemes=[{','.join(PAPER_SCHEMES)}]",
+            f"experiment.snr_db=[{','.join(map(str, snrs))}]", f"experiment.seeds=[{','.join(map(str, PAPER_SEEDS))}]",
+            f"experiment.num_realizations={DRAWS}"])
+    run, exp = run_options(cfg), experiment_options(cfg)
+    context = build_context(cfg, run, exp)
+    plan = plan_sweep(context, train_settings(cfg), scheme_runs(cfg, exp), exp.snr_db, exp.bandwidth_ratio,
+                      exp.num_realizations, seeds=exp.seeds, design_snr_db=exp.design_snr_db)
+    return plan, len(context.data.y_train), len(PAPER_SNRS) / len(snrs)
+
+
+def run(quick: bool = False) -> list[Figure]:
+    device = _device()
+    peak = matmul_peak()
+    figs = [Figure("float32 matmul rate (1024^3)", peak / 1e9, 1.0, "GF/s", "1 GFLOP/s", f"on {device.type}")]
+    from airnet.zoo.models import build_model, num_parameters
+    n = num_parameters(build_model("resnet20", (3, 32, 32), 10))
+
+    sc = scoring_times(128 if quick else 512, 2 if quick else 4, device)
+    flops = int(sc["flops"])
+    train_floor = 3 * flops * TRAIN_IMAGES / peak
+    ep = epoch_times(3 if quick else 12, device)
+    g = torch.Generator(device=device).manual_seed(0)
+    buf = torch.empty(n, device=device)
+    randn = best_of(lambda: buf.normal_(generator=g)) * (TRAIN_IMAGES // BATCH)
+    figs += [Figure(f"resnet20 ({n:,} w): one epoch, clean (50k images)", ep["clean"], train_floor, "s",
+                    "3x fwd FLOPs at matmul", "share of peak = 1/ratio"),
+             Figure("resnet20: one epoch, noise injection (auto)", ep["noise (auto)"], ep["clean"] + randn, "s",
+                    "clean + randn per weight", "target <= 1.2x clean"),
+             Figure("resnet20: noise injection (auto) / clean epoch", ep["noise (auto)"], ep["clean"], "s", "clean",
+                    "target <= 1.2"),
+             Figure("resnet20: noise injection (fresh) / clean epoch", ep["noise (fresh)"], ep["clean"], "s",
+                    "clean", "")]
+    score_floor = DRAWS * TEST_IMAGES * flops / peak
+    plan = sc["plan"]
+    figs += [Figure(f"resnet20: scoring K=32 on 10k images, tuned ({plan.strategy}, batch {plan.batch_size})",
+                    float(sc["tuned"]), score_floor, "s", "fwd FLOPs at matmul", "share of peak = 1/ratio"),
+             Figure("resnet20: scoring, fixed rule (batch 1024)", float(sc["old"]), score_floor, "s",
+                    "fwd FLOPs at matmul", "before")]
+    seconds, floor, bits = side_info_chain(device)
+    figs.append(Figure(f"side-information chain: {bits:,} mask bits, LDPC+QPSK, 1 draw", seconds, floor, "s",
+                       "1 add per edge message", ""))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figs.append(Figure("peak resident memory of this process", rss, 1024.0, "MiB", "1 GiB", ""))
+
+    sweep, digits_train, snr_scale = counted_sweep(quick)
+    epochs = sweep.sample_passes / digits_train * snr_scale   # quick: trainings grow with the SNRs (digital)
+    points = sweep.todo * snr_scale
+    deliver = sweep.deliver_s[0] * snr_scale * n / 6_090
+    # every epoch priced at the clean epoch (noise injection costs the same at this size; distillation's teacher
+    # passes, about +1/3 on its epochs, are not included)
+    for label, score_s in (("before", float(sc["old"])), ("after", float(sc["tuned"]))):
+        train_h = epochs * ep["clean"] / 3600
+        score_h = points * score_s / 3600
+        total = train_h + score_h + deliver / 3600
+        figs.append(Figure(f"paper sweep projected, {label}: train {train_h:.0f} h + score {score_h:.0f} h + "
+                           f"deliver {deliver / 3600:.1f} h", total, 100.0, "h", "100 CPU-hour goal",
+                           f"{sweep.trainings * snr_scale:.0f} trainings, {epochs:.0f} epochs, {points:.0f} points"))
+    for name, (calls, passes) in sweep.by_scheme.items():
+        if calls:
+            figs.append(Figure(f"  training by scheme: {name} ({calls} trainings)", passes / digits_train * snr_scale
+                               * ep["clean"] / 3600, epochs * ep["clean"] / 3600, "h", "all training", "share"))
+    return figs
