@@ -89,3 +89,14 @@ def test_flat_params_restore_the_exact_weights_and_pooled_steps_repeat_for_a_see
     a, b = steps(0), steps(0)
     assert all(torch.equal(x, y) for x, y in zip(a, b))
     assert not torch.equal(a[0], a[1])
+
+
+def test_cache_keys_name_the_stream_only_where_it_is_pooled():
+    from conftest import recipes_and_options
+    small, _ = recipes_and_options("model=mlp")
+    assert "noise_stream" not in small.key(label="x")["train"]          # the keys (and seeds) of 0.4.0
+    big, _ = recipes_and_options("model=mlp", "model.kwargs.hidden=[1100,1000]")
+    assert big.context.num_params >= POOL_MIN_WEIGHTS
+    assert big.key(label="x")["train"]["noise_stream"] == "pool"
+    fresh, _ = recipes_and_options("model=mlp", "model.kwargs.hidden=[1100,1000]", "train.noise_stream=fresh")
+    assert "noise_stream" not in fresh.key(label="x")["train"]

@@ -57,11 +57,15 @@ class Recipes:
 
     def key(self, **parts: Any) -> dict[str, Any]:
         """Cache key parts common to all trained models of this context (the device only when it is not the CPU:
-        other devices do not reproduce CPU numbers bit for bit)."""
+        other devices do not reproduce CPU numbers bit for bit). The noise stream enters only where it resolves to
+        the pool: the fresh stream's models keep their keys, seeds and numbers from before the option existed."""
         ctx = self.context
         device = {} if ctx.device.type == "cpu" else {"device": ctx.device.type}
+        train = {k: v for k, v in vars(self.settings).items() if k != "noise_stream"}
+        if ChannelNoise(ctx.channel, 0.0, stream=self.settings.noise_stream).uses_pool(ctx.num_params, ctx.device):
+            train["noise_stream"] = "pool"
         return dict(model=ctx.model.name, model_kwargs=ctx.model.kwargs, data=ctx.data.name,
-                    train=vars(self.settings), seed=ctx.seed, **device, **parts)
+                    train=train, seed=ctx.seed, **device, **parts)
 
     def trained(self, key: dict[str, Any], build: Callable[[], Built], label: str) -> Built:
         """``build()`` (a model and extra tensors), cached in memory and on disk under ``hash(key)``."""
