@@ -223,6 +223,7 @@ def test_scoring_plan_is_measured_once_and_reused_from_its_file(digits, tmp_path
     real = ev._measure
     monkeypatch.setattr(ev, "_measure", lambda *a: calls.append(1) or real(*a))
     monkeypatch.setattr(ev, "_PLANS", {})
+    monkeypatch.setenv("AIRNET_CACHE_HOME", str(tmp_path / "user"))
     path = tmp_path / "plans.json"
     plan = ev.tune_scoring(m, digits.x_test, path)
     assert plan.strategy in ev.strategies_for(m) and 1 <= plan.batch_size <= len(digits.x_test)
@@ -233,6 +234,11 @@ def test_scoring_plan_is_measured_once_and_reused_from_its_file(digits, tmp_path
     wider = build_model("cnn", digits.input_shape, 10, channels=(8, 16))              # another architecture
     ev.tune_scoring(wider, digits.x_test, path)
     assert len(calls) == 2 and len(json.loads(path.read_text())) == 2
+    assert json.loads((tmp_path / "user" / "scoring-plans.json").read_text()) == json.loads(path.read_text())
+    monkeypatch.setattr(ev, "_PLANS", {})
+    assert ev.tune_scoring(m, digits.x_test) == plan and len(calls) == 2              # the machine's own file
+    monkeypatch.setenv("AIRNET_CACHE_HOME", "none")
+    assert ev.user_plan_file() is None
 
 
 @pytest.mark.parametrize("name", ["cnn", "resnet20"])

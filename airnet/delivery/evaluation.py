@@ -99,10 +99,21 @@ def strategies_for(model: nn.Module) -> list[str]:
     return ["copy", *(["grouped"] if hasattr(model, "forward_grouped") else []), "vmap"]
 
 
+def user_plan_file() -> Path | None:
+    """This machine's scoring plans, shared by every run and process: ``$AIRNET_CACHE_HOME/scoring-plans.json``
+    (default ``$XDG_CACHE_HOME/airnet``, else ``~/.cache/airnet``), as autotuners keep theirs;
+    ``AIRNET_CACHE_HOME=none`` turns it off."""
+    home = os.environ.get("AIRNET_CACHE_HOME")
+    if home is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        home = os.path.join(base, "airnet")
+    return None if home.lower() == "none" else Path(home) / "scoring-plans.json"
+
+
 def tune_scoring(model: nn.Module, x: torch.Tensor, cache_file: str | os.PathLike[str] | None = None) -> ScoringPlan:
     """The fastest :class:`ScoringPlan` for ``model`` on images like ``x`` [N, ...], measured once per
-    :func:`scoring_key` (remembered in this process and, with ``cache_file``, in that JSON file, so later runs with
-    the same cache reuse the choice).
+    :func:`scoring_key`: remembered in this process, in ``cache_file`` where given (a sweep's cache folder, so
+    reruns with that cache reuse the choice) and in :func:`user_plan_file` (so other runs on this machine do).
 
     The measurement scores copies of the model's weights (2 for ``copy``, ``TUNE_REALIZATIONS`` stacked for the
     others) on the whole set where a pass over it is cheap, else on ``TUNE_IMAGES`` images, batch sizes growing from
@@ -116,11 +127,16 @@ def tune_scoring(model: nn.Module, x: torch.Tensor, cache_file: str | os.PathLik
     key = scoring_key(model, x)
     if key in _PLANS:
         return _PLANS[key]
-    path = Path(cache_file) if cache_file is not None else None
-    stored = _read_plans(path)
-    if key in stored:
-        _PLANS[key] = ScoringPlan(**stored[key])
-        return _PLANS[key]
+    user = user_plan_file()
+    paths = [p for p in (Path(cache_file) if cache_file is not None else None, user) if p is not None]
+    for path in paths:
+        stored = _read_plans(path)
+        if key in stored:
+            _PLANS[key] = ScoringPlan(**stored[key])
+            for other in paths:
+                if other != path:
+                    _write_plan(other, key, _PLANS[key])
+            return _PLANS[key]
     was_training = model.training
     model.eval()
     try:
@@ -128,13 +144,22 @@ def tune_scoring(model: nn.Module, x: torch.Tensor, cache_file: str | os.PathLik
     finally:
         model.train(was_training)
     _PLANS[key] = plan
-    if path is not None:
+    for path in paths:
+        _write_plan(path, key, plan)
+    return plan
+
+
+def _write_plan(path: Path, key: str, plan: ScoringPlan) -> None:
+    """Add ``key`` to the JSON file at ``path`` (atomically; an unwritable place is skipped: the plan is only a
+    cache). Another process's concurrent entry may be lost; it is measured again."""
+    try:
         stored = {**_read_plans(path), key: dataclasses.asdict(plan)}
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(stored, indent=1, sort_keys=True))
-        os.replace(tmp, path)          # another process's concurrent entry may be lost: it is measured again
-    return plan
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def _read_plans(path: Path | None) -> dict[str, dict[str, Any]]:
