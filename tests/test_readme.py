@@ -102,7 +102,7 @@ def test_the_readme_has_the_commands_this_file_runs():
 
 
 @pytest.mark.parametrize("module,args", SWEEPS, ids=[" ".join(a) or m for m, a in SWEEPS])
-def test_readme_sweep_command_delivers(module, args, tmp_path, monkeypatch):
+def test_readme_sweep_command_delivers(module, args, tmp_path, monkeypatch, capsys):
     from experiments.sweep import main
     if any(a.startswith("plugins=") for a in args):                  # the recipe, from the README's own blocks
         (tmp_path / "mylab" / "conf" / "scheme").mkdir(parents=True)
@@ -120,6 +120,9 @@ def test_readme_sweep_command_delivers(module, args, tmp_path, monkeypatch):
         grid = _reduced_grid(run)                    # replaces the command's own axis and seeds (same keys)
         run = [a for a in run if not a.startswith(("experiment.snr_db=", "experiment.seeds="))]
         rows = main(compose(*run, *REDUCED, *grid, f"cache_dir={tmp_path}/cache"), tmp_path / f"out{i}")
+        if "plan=true" in run:                       # the dry run: a plan printed, no rows
+            assert rows == [] and "estimated time on this machine:" in capsys.readouterr().out
+            continue
         top_snr = max(float(r["snr_db"]) for r in rows)
         top_ratio = max(float(r["bandwidth_ratio"]) for r in rows)
         top = [r for r in rows if float(r["snr_db"]) == top_snr and float(r["bandwidth_ratio"]) == top_ratio]
