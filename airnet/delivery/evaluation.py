@@ -200,12 +200,15 @@ def _measure(model: nn.Module, x: torch.Tensor) -> ScoringPlan:
 
     def sweep_batches(strategy: str, k: int, beat: float = float("inf")) -> tuple[float, ScoringPlan]:
         """Batch sizes growing from the smallest until the time per image gets worse (or is twice ``beat``, the
-        best plan so far, which it will not catch up with): the best."""
+        best plan so far, which it will not catch up with): the best, as (seconds per realization and image, plan).
+        A batch larger than the measuring set is measured on that many images (up to the whole set)."""
         found: tuple[float, ScoringPlan] | None = None
         worse = 0
-        for i, b in enumerate(sorted({min(b, sub.shape[0]) for b in BATCH_CANDIDATES})):
+        sizes = sorted({min(b, len(x)) for b in BATCH_CANDIDATES})
+        for i, b in enumerate(sizes):
             plan = ScoringPlan(strategy, b, k)
-            t = per_vector(plan, k, sub, warm_up=i == 0)
+            images = x[:max(sub.shape[0], b)]
+            t = per_vector(plan, k, images, warm_up=i == 0) / images.shape[0]
             worse = worse + 1 if found is not None and t > 1.15 * found[0] else 0
             if worse == 2 or t > 2 * beat:                 # past the sweet spot (twice: timing noise), or hopeless
                 if found is None:
@@ -217,7 +220,7 @@ def _measure(model: nn.Module, x: torch.Tensor) -> ScoringPlan:
         return found
 
     best = sweep_batches("copy", 2)                     # K plain passes: the floor every plan must beat
-    if best[0] < STACK_BELOW_S:
+    if best[0] * sub.shape[0] < STACK_BELOW_S:
         # stacking realizations pays where one pass leaves the core idle (small models); a pass that already
         # takes longer is compute-bound, and stacking only adds memory traffic (1.2x slower at 9.5M weights)
         for strategy in strategies_for(model)[1:]:
