@@ -81,15 +81,17 @@ TUNE_IMAGES = 256
 TUNE_SECONDS = 0.02      # measure on more images (and repeat short timings) up to about this long
 STACK_BELOW_S = 0.02    # a copy pass over TUNE_IMAGES faster than this: also try stacking strategies
 DEFAULT_BATCH, DEFAULT_CHUNK = 256, 64       # an explicit strategy without sizes
+PLAN_VERSION = 2         # of the measurement procedure: a change invalidates the plans stored on disk
 _PLANS: dict[str, ScoringPlan] = {}
 
 
 def scoring_key(model: nn.Module, x: torch.Tensor) -> str:
     """What the fastest plan depends on: the architecture (class and parameter shapes), the image shape, the device,
-    torch's thread count and version, and the CPU; a 16-character digest."""
+    torch's thread count and version, the CPU and the measurement procedure (:data:`PLAN_VERSION`); a 16-character
+    digest."""
     shapes = [tuple(p.shape) for p in model.parameters()]
     cpu = platform.processor() or platform.machine()
-    text = (f"{type(model).__module__}.{type(model).__qualname__}|{shapes}|{tuple(x.shape[1:])}|{x.device.type}|"
+    text = (f"v{PLAN_VERSION}|{type(model).__module__}.{type(model).__qualname__}|{shapes}|{tuple(x.shape[1:])}|{x.device.type}|"
             f"{torch.get_num_threads()}|{torch.__version__}|{cpu}")
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
