@@ -100,3 +100,13 @@ def test_cache_keys_name_the_stream_only_where_it_is_pooled():
     assert big.key(label="x")["train"]["noise_stream"] == "pool"
     fresh, _ = recipes_and_options("model=mlp", "model.kwargs.hidden=[1100,1000]", "train.noise_stream=fresh")
     assert "noise_stream" not in fresh.key(label="x")["train"]
+
+
+def test_fused_and_two_step_pooled_paths_draw_the_same_stream():
+    # an SNR range draws from the generator too: both paths draw the SNR first, then the normals
+    w = torch.randn(1000)
+    a = ChannelNoise(make_channel("awgn"), (0.0, 10.0), generator=torch.Generator().manual_seed(2), stream="pool")
+    b = ChannelNoise(make_channel("awgn"), (0.0, 10.0), generator=torch.Generator().manual_seed(2), stream="pool")
+    for _ in range(3):
+        fused = a.perturbed(w, torch.empty(1000))
+        torch.testing.assert_close(fused, w + b.perturbation(w), rtol=0, atol=1e-6)

@@ -124,10 +124,8 @@ class ChannelNoise:
         has that path (:meth:`Channel.perturb_reals`); None (nothing written) otherwise."""
         if not (self.direct and w.dim() == 1 and self.uses_pool(w.numel(), w.device)):
             return None
-        pool = self._pool_for(w)
-        snr = self.draw_snr()
-        # the draw comes after the SNR, as in perturbation(): the same stream on both paths
-        return self.channel.perturb_reals(w.detach(), snr, pool.draw(), out)
+        snr = self.draw_snr()            # then the normals, as in perturbation(): the same stream on both paths
+        return self.channel.perturb_reals(w.detach(), snr, self._pool_for(w).draw(), out)
 
     def _pool_for(self, w: torch.Tensor) -> NormalPool:
         if self._pool is None or self._pool.n != w.numel() or self._pool.pool.dtype != w.dtype \
