@@ -17,6 +17,13 @@ NOISE_STREAMS = typing.get_args(NoiseStream)
 POOL_MIN_WEIGHTS = 1 << 20
 
 
+def uses_pool(channel: Channel, stream: str, n: int, device: torch.device) -> bool:
+    """Whether ``stream`` takes the normals of ``n``-weight vectors on ``device`` from a :class:`NormalPool`:
+    ``pool``, or ``auto`` on the CPU from :data:`POOL_MIN_WEIGHTS` on; only on channels that take normals."""
+    return channel.takes_normals and (
+        stream == "pool" or (stream == "auto" and device.type == "cpu" and n >= POOL_MIN_WEIGHTS))
+
+
 class NormalPool:
     """Standard normals for one weight vector per training step, at about a sixth of a fresh draw's cost.
 
@@ -135,8 +142,7 @@ class ChannelNoise:
 
     def uses_pool(self, n: int, device: torch.device) -> bool:
         """Whether weight vectors of ``n`` entries on ``device`` take their normals from a :class:`NormalPool`."""
-        return self.channel.takes_normals and (
-            self.stream == "pool" or (self.stream == "auto" and device.type == "cpu" and n >= POOL_MIN_WEIGHTS))
+        return uses_pool(self.channel, self.stream, n, device)
 
     def normals(self, w: torch.Tensor) -> torch.Tensor:
         """Standard normals for one perturbation of w [n]: [n], a buffer reused by the next call."""

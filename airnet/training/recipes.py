@@ -23,7 +23,7 @@ from airnet.delivery.plan import uniform_expansion_plan
 from airnet.store.artifacts import Built
 from airnet.training.distillation import distillation_loss
 from airnet.training.loop import Distillation, TrainSettings, View, WeightNoise, train_model
-from airnet.training.noise import ChannelNoise
+from airnet.training.noise import ChannelNoise, uses_pool
 from airnet.training.pruning import Pruner, PruneOptions, iterative_prune, make_pruner
 from airnet.training.rigl import RigL
 from airnet.training.spectrum import (OrderedWidths, Spectrum, SpectrumLevel, SpectrumOptions, importance_ranking,
@@ -62,7 +62,7 @@ class Recipes:
         ctx = self.context
         device = {} if ctx.device.type == "cpu" else {"device": ctx.device.type}
         train = {k: v for k, v in vars(self.settings).items() if k != "noise_stream"}
-        if ChannelNoise(ctx.channel, 0.0, stream=self.settings.noise_stream).uses_pool(ctx.num_params, ctx.device):
+        if uses_pool(ctx.channel, self.settings.noise_stream, ctx.num_params, ctx.device):
             train["noise_stream"] = "pool"
         return dict(model=ctx.model.name, model_kwargs=ctx.model.kwargs, data=ctx.data.name,
                     train=train, seed=ctx.seed, **device, **parts)
