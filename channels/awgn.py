@@ -54,8 +54,8 @@ class AWGNChannel(Channel):
             z = torch.randn(*lead, m + (m % 2), generator=generator, dtype=x.dtype, device=x.device)
             z = z[..., :m] if m % 2 else z
         noise = z.mul_(self._noise_std(x, n0_over_p))
-        if self.equalizer == "mmse" and self.csi != "none":     # est = (x + noise) c: est - x = noise c - x (1 - c)
-            c = 1.0 / (1.0 + n0_over_p)
+        c = self._shrinkage(n0_over_p)
+        if c is not None:                         # est = (x + noise) c: est - x = noise c - x (1 - c)
             noise = noise.mul_(c).sub_(x, alpha=1.0 - c)
         return noise
 
@@ -67,9 +67,14 @@ class AWGNChannel(Channel):
             return None
         n0_over_p = 10.0 ** (-snr_db / 10.0)
         torch.add(x, normals, alpha=float(self._noise_std(x, n0_over_p)), out=out)
-        if self.equalizer == "mmse" and self.csi != "none":
-            out.mul_(1.0 / (1.0 + n0_over_p))
+        c = self._shrinkage(n0_over_p)
+        if c is not None:
+            out.mul_(c)
         return out
+
+    def _shrinkage(self, n0_over_p: float) -> float | None:
+        """The MMSE receiver's scalar ``1 / (1 + N0/P)`` on this unit-gain channel; None for ZF or no CSI."""
+        return 1.0 / (1.0 + n0_over_p) if self.equalizer == "mmse" and self.csi != "none" else None
 
     @staticmethod
     def _noise_std(x: torch.Tensor, n0_over_p: float) -> torch.Tensor:

@@ -17,7 +17,7 @@ from torch import nn
 from torch.func import vmap
 
 from channels import Channel
-from airnet.zoo.params import ParamLayout, call_with_vector, check_model_data
+from airnet.zoo.params import ParamLayout, call_with_vector, check_model_data, model_vector
 from airnet.delivery.plan import TransmissionPlan
 from airnet.delivery.transmit import transmit_vector
 
@@ -120,8 +120,9 @@ def tune_scoring(model: nn.Module, x: torch.Tensor, cache_file: str | os.PathLik
     The measurement scores copies of the model's weights (2 for ``copy``, ``TUNE_REALIZATIONS`` stacked for the
     others) on the whole set where a pass over it is cheap, else on ``TUNE_IMAGES`` images, batch sizes growing from
     16 until time per image gets worse, and keeps the fastest. Stacking strategies are tried only where a ``copy``
-    pass is short (``STACK_BELOW_S``): a longer pass already keeps the core busy. ``copy`` is K plain forward passes plus a weight copy each, so the plan is never slower than K bare
-    passes beyond timing noise. Strategies give the same accuracies up to float rounding (a prediction flips only
+    pass is short (``STACK_BELOW_S``): a longer pass already keeps the core busy. ``copy`` is K plain forward
+    passes plus a weight copy each, so the plan is never slower than K bare passes beyond that copy and timing
+    noise. Strategies give the same accuracies up to float rounding (a prediction flips only
     where two logits tie to ~1e-6); ``tests/test_airnet_core.py`` checks they agree on the built-in models.
     Measured (``python -m benchmarks evaluation``): ResNet-20 on a 2-core AVX2 CPU runs at 76 % of the matmul peak
     at batch 32 and 28 % at batch 1,024.
@@ -178,7 +179,7 @@ def _read_plans(path: Path | None) -> dict[str, dict[str, Any]]:
 @torch.no_grad()
 def _measure(model: nn.Module, x: torch.Tensor) -> ScoringPlan:
     layout = ParamLayout.of(model)
-    w = torch.cat([p.detach().reshape(-1) for p in model.parameters()]).to(x.device)
+    w = model_vector(model).to(x.device)
 
     def per_vector(plan: ScoringPlan, k: int, sub: torch.Tensor, warm_up: bool = False) -> float:
         """Seconds per realization: the best of up to 3 calls (while they are short), after a warm-up call for a

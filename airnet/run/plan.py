@@ -3,9 +3,9 @@ up to at rates measured on this machine in a few seconds.
 
 The counts come from a dry pass over every point still to do: each scheme is built and delivers two single draws
 while :func:`airnet.training.loop.tally_training` counts what training would do (models already in the cache are
-loaded and cost nothing; new ones stay untrained and in memory only, never written to the cache). The rates are measured on the sweep's own model and data: clean training
-per sample pass, scoring per draw (with the measured scoring plan), delivery per point (first draw: one-time work
-such as side information; second: per draw).
+loaded and cost nothing; new ones stay untrained and in memory only, never written to the cache). The rates are
+measured on the sweep's own model and data: clean training per sample pass, scoring per draw (with the measured
+scoring plan), delivery per point (first draw: one-time work such as side information; second: per draw).
 """
 from __future__ import annotations
 
@@ -18,13 +18,13 @@ import torch
 from airnet.config.run import DrawRule
 from airnet.context import Context
 from airnet.delivery.evaluation import accuracy_of_vectors
-from airnet.run.sweep import Point, SchemeRun, _clock, budget_for, sweep_points
+from airnet.run.sweep import SchemeRun, _clock, budget_for, sweep_points
 from airnet.schemes import Scheme, make_scheme
 from airnet.store.artifacts import ModelCache
 from airnet.store.results import ResultTable
 from airnet.training.loop import TrainSettings, tally_training, train_model
 from airnet.training.recipes import Recipes
-from airnet.zoo.params import ParamLayout
+from airnet.zoo.params import model_vector
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,9 @@ def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Sche
         recipes: dict[int, Recipes] = {}
         built: dict[tuple[int, str, float], Scheme[Any]] = {}
         for p in todo:
-            r = recipes.setdefault(p.seed, Recipes(dry.for_seed(p.seed), settings))
+            if p.seed not in recipes:
+                recipes[p.seed] = Recipes(dry.for_seed(p.seed), settings)
+            r = recipes[p.seed]
             key = (p.seed, p.run.name, p.bandwidth_ratio)
             scheme = built.get(key)
             if scheme is None:
@@ -131,8 +133,7 @@ def measure_rates(context: Context, settings: TrainSettings) -> dict[str, float]
     t = time.perf_counter()
     train_model(model, data.x_train[:n], data.y_train[:n], one, g)
     train_rate = (time.perf_counter() - t) / n
-    w = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
-    vecs = w.expand(2, ParamLayout.of(model).total).contiguous()
+    vecs = model_vector(model).expand(2, -1).contiguous()
     accuracy_of_vectors(model, vecs, data.x_test, data.y_test)          # measures the scoring plan once
     t = time.perf_counter()
     accuracy_of_vectors(model, vecs, data.x_test, data.y_test)
@@ -140,4 +141,4 @@ def measure_rates(context: Context, settings: TrainSettings) -> dict[str, float]
     return dict(train_s_per_sample=train_rate, score_s_per_draw=score_rate, test_size=float(len(data.y_test)))
 
 
-__all__ = ["Point", "SweepPlan", "plan_sweep", "measure_rates"]
+__all__ = ["SweepPlan", "plan_sweep", "measure_rates"]
