@@ -87,3 +87,35 @@ def test_layered_broadcast_serves_its_range_in_steps_where_single_layer_digital_
     top = {snr: accuracy(amc.deliver(snr, 16, rec.context.generator("amc", snr), design_snr_db=20.0), digits)
            for snr in (0.0, 10.0, 20.0)}
     assert top[0.0] <= chance + 0.05 and top[10.0] <= chance + 0.05 and top[20.0] > acc[20.0], top
+
+
+def test_screening_fine_tunes_only_the_finalists_fully_and_sends_the_best_of_them(digits):
+    """Successive halving: every candidate is screened (one pruning step, ``screen_epochs`` epochs), the
+    ``finalists`` best screened ones get the full recipe, and the payload sent is the full fine-tune of one of them,
+    bit for bit the model the full recipe gives that candidate without screening."""
+    from conftest import make, recipes_and_options
+    from airnet.run.sweep import budget_for
+    from airnet.training.loop import tally_training
+    common = ("model=mlp", "model.kwargs.hidden=[24]", "train.epochs=4", "scheme.pruning_kd.finetune_epochs=2",
+              "scheme.pruning_kd.steps=2", "scheme.digital_capacity.bits=[1,2,4]",
+              "scheme.digital_capacity.structures=[unstructured]", "scheme.digital_capacity.mixed_precision=false")
+    rec, opts = recipes_and_options(*common, "scheme.digital_capacity.screen_epochs=1",
+                                    "scheme.digital_capacity.finalists=1", data=digits)
+    n_train = len(rec.context.data.y_train)
+    cap = make("digital_capacity", rec, opts, budget_for(1.0, rec.context))
+    bits = cap.transport(5.0)[0].payload_bits
+    dry_rec, _ = recipes_and_options(*common, data=digits)          # its own cache: the dry models stay there
+    with tally_training() as tally:              # counts what training would do (models stay untrained)
+        make("digital_capacity", dry_rec, opts, budget_for(1.0, dry_rec.context)).payload(bits)
+    # the teacher (4 epochs), 3 candidates x (1 step, 1 epoch), 1 finalist x (2 steps, 2 epochs)
+    assert (tally.calls, tally.sample_passes) == (1 + 3 + 2, (4 + 3 * 1 + 2 * 2) * n_train)
+    model, payload = cap.payload(bits)
+    screened = [cap.trained_payload(p, p.bits, bits, screen=True) for p in
+                [proxy for _, proxy in cap.candidates(bits)]]
+    assert payload is not None and payload.bits == max(zip([a for *_, a in screened], [p.bits for _, p, _ in screened
+                                                                                       if p is not None]))[1]
+    rec1, opts1 = recipes_and_options(*common, f"scheme.digital_capacity.bits=[{payload.bits}]",
+                                      "scheme.digital_capacity.screen_epochs=0", data=digits)
+    alone = make("digital_capacity", rec1, opts1, budget_for(1.0, rec1.context)).payload(bits)
+    assert alone[1] is not None and torch.equal(alone[1].mask, payload.mask)
+    assert all(torch.equal(a, b) for a, b in zip(alone[0].state_dict().values(), model.state_dict().values()))

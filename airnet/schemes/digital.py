@@ -52,6 +52,9 @@ class DigitalOptions:
     quantization-aware; ``entropy_coding``: entropy-code each layer's codes (tables counted as side information);
     ``mixed_precision``: add a candidate with per-layer widths (from ``bits``) allocated by measured sensitivity
     (:mod:`airnet.digital.allocation`) at the best candidate's size and structure;
+    ``screen_epochs`` and ``finalists``: successive halving of those candidates: each is first pruned in one
+    step and fine-tuned for ``screen_epochs`` epochs (same loss, quantizer and learning rate), and only the
+    ``finalists`` best on validation data get the full fine-tuning (0 epochs: every candidate gets it);
     ``validation_draws``: channel draws per candidate configuration on validation data; ``prune``: pruning
     and fine-tuning options (``scheme.pruning_kd``; its ``structure`` is replaced by the chosen one)."""
 
@@ -59,6 +62,8 @@ class DigitalOptions:
     structures: tuple[Literal["unstructured", "structured"], ...]
     finetune: bool
     finetune_candidates: int
+    screen_epochs: int
+    finalists: int
     qat: bool
     entropy_coding: bool
     mixed_precision: bool
@@ -71,6 +76,8 @@ class DigitalOptions:
         for b in self.bits:
             within("bits", b, 1, 24)
         within("finetune_candidates", self.finetune_candidates, 1)
+        within("screen_epochs", self.screen_epochs, 0)
+        within("finalists", self.finalists, 1)
         within("validation_draws", self.validation_draws, 1)
 
 
@@ -145,24 +152,39 @@ class DigitalScheme(OnTheLink[D]):
             mixed = self.mixed_widths(ranked[0][1], bits_available) if self.options.mixed_precision else None
             if mixed is not None:
                 candidates.append((ranked[0][1], mixed))
+            if self.options.screen_epochs and len(candidates) > self.options.finalists:
+                screened = sorted(((self.trained_payload(proxy, widths, bits_available, screen=True)[2], i)
+                                   for i, (proxy, widths) in enumerate(candidates)), key=lambda t: -t[0])
+                candidates = [candidates[i] for _, i in screened[:self.options.finalists]]
             for proxy, widths in candidates:
-                keep = int(proxy.mask.sum())
-                payload: Payload | None
-                if keep == ctx.num_params and not self.options.qat and not isinstance(widths, tuple):
-                    model, payload = teacher, proxy      # nothing pruned: the clean model is the start
-                else:
-                    prune = replace(self.options.prune, structure=proxy.structure)
-                    qat = QuantizationAware(widths, QuantizationNoise) if self.options.qat else None
-                    model, mask = self.recipes.pruned(prune, keep, quantization=qat)
-                    payload = build_payload(model, mask, widths, make_pruner(model, proxy.structure),
-                                            bits_available, self.side_counted, proxy.structure,
-                                            self.options.entropy_coding)
-                if payload is None:
-                    continue
-                acc = validation_accuracy(model, payload, ctx.data.x_val, ctx.data.y_val, self.side_counted)
-                if acc > best_acc:
+                model, payload, acc = self.trained_payload(proxy, widths, bits_available)
+                if payload is not None and acc > best_acc:
                     best, best_acc = (model, payload), acc
         return best
+
+    def trained_payload(self, proxy: Payload, widths: int | tuple[int, ...], bits_available: int,
+                        screen: bool = False) -> tuple[nn.Module, Payload | None, float]:
+        """(model, payload, validation accuracy) of one candidate: ``proxy``'s size and structure, fine-tuned
+        (quantization-aware at ``widths`` with ``qat``) by the full recipe, or by the short one with ``screen``
+        (one pruning step, ``screen_epochs`` epochs); accuracy -1 when no payload fits."""
+        ctx = self.context
+        teacher = self.recipes.teacher()
+        keep = int(proxy.mask.sum())
+        payload: Payload | None
+        if keep == ctx.num_params and not self.options.qat and not isinstance(widths, tuple):
+            model, payload = teacher, proxy      # nothing pruned: the clean model is the start
+        else:
+            prune = replace(self.options.prune, structure=proxy.structure)
+            if screen:
+                prune = replace(prune, steps=1, finetune_epochs=self.options.screen_epochs, assistants=(),
+                                method="iterative_magnitude")
+            qat = QuantizationAware(widths, QuantizationNoise) if self.options.qat else None
+            model, mask = self.recipes.pruned(prune, keep, quantization=qat)
+            payload = build_payload(model, mask, widths, make_pruner(model, proxy.structure), bits_available,
+                                    self.side_counted, proxy.structure, self.options.entropy_coding)
+        if payload is None:
+            return model, None, -1.0
+        return model, payload, validation_accuracy(model, payload, ctx.data.x_val, ctx.data.y_val, self.side_counted)
 
     def mixed_widths(self, proxy: Payload, bits_available: int) -> tuple[int, ...] | None:
         """Per-layer widths for ``proxy``'s weights (its mask on the clean model) in ``bits_available``, by
