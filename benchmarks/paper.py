@@ -216,6 +216,7 @@ def run(quick: bool = False) -> list[Figure]:
 
     sweep, digits_train, snr_scale = counted_sweep(quick)
     unscreened = counted_sweep(quick, "scheme.digital_capacity.screen_epochs=0")[0]
+    one_finalist = counted_sweep(quick, "scheme.digital_capacity.finalists=1")[0]
     draws = sequential_draws(quick)
     points = sweep.todo * snr_scale
     deliver = sweep.deliver_s[0] * snr_scale * n / 6_090
@@ -228,7 +229,9 @@ def run(quick: bool = False) -> list[Figure]:
             ("+ digital candidates screened (successive halving)", sweep, float(sc["tuned"]), 1.0),
             (f"+ sequential draws ({SEQUENTIAL_FIRST} first, doubled to half-width {SEQUENTIAL_HALF_WIDTH}, "
              f"<= {DRAWS}; mean {draws['all']:.1f} per point on digits)", sweep, float(sc["tuned"]),
-             draws["all"] / DRAWS)]
+             draws["all"] / DRAWS),
+            ("  the same with finalists: 1 (not the default: it agrees less often with the full search)", one_finalist,
+             float(sc["tuned"]), draws["all"] / DRAWS)]
     for label, plan_, score_s, draw_share in rows:
         epochs = plan_.sample_passes / digits_train * snr_scale   # quick: trainings grow with the SNRs (digital)
         train_h = epochs * epoch_h
