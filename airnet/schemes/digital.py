@@ -16,7 +16,9 @@
 
 All start from the best model the analog side has at their budget: pruned to the weights that fit and fine-tuned
 with KD from the clean teacher (``finetune``), quantization-aware at the payload's bit width (``qat``), and send
-entropy-coded codes (``entropy_coding``; :mod:`airnet.digital.entropy`).
+entropy-coded codes (``entropy_coding``; :mod:`airnet.digital.entropy`). The (width, structure, size) candidates
+are chosen by successive halving (``screen_epochs``, ``finalists``): short fine-tunes rank them, the best few get
+the full one.
 """
 from __future__ import annotations
 
@@ -129,14 +131,14 @@ class DigitalScheme(OnTheLink[D]):
     def payload(self, bits_available: int) -> tuple[nn.Module, Payload | None]:
         """(model, payload) for ``bits_available``: for every bit width, its best ``finetune_candidates``
         candidates (structure and size, ranked on the clean model) are fine-tuned at their size (quantization-aware
-        at their width, with ``qat``); the best of them all on validation data is sent.
+        at their width, with ``qat``); the best of them all on validation data is sent. With ``screen_epochs``,
+        only the ``finalists`` best after a short fine-tune get the full one (successive halving).
 
         Widths are compared only after fine-tuning: ranked on the clean model, low widths look far worse than
         they are after quantization-aware training (1 bit: chance before, the best choice at 0 dB after)."""
         return self.memoized("payload", bits_available, lambda: self._payload(bits_available))
 
     def _payload(self, bits_available: int) -> tuple[nn.Module, Payload | None]:
-        ctx = self.context
         teacher = self.recipes.teacher()
         ranked = self.candidates(bits_available)
         best: tuple[nn.Module, Payload | None] = (teacher, ranked[0][1]) if ranked else (teacher, None)
