@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from airnet.run.plan import SweepPlan
+from airnet.run.plan import TEACHER_PASS_SHARE, SweepPlan
 from benchmarks.common import Figure, best_of, cifar_like, forward_flops, matmul_peak
 
 TRAIN_IMAGES, TEST_IMAGES, DRAWS, BATCH = 50_000, 10_000, 32, 64
@@ -220,8 +220,8 @@ def run(quick: bool = False) -> list[Figure]:
     draws = sequential_draws(quick)
     points = sweep.todo * snr_scale
     deliver = sweep.deliver_s[0] * snr_scale * n / 6_090
-    # every epoch priced at the clean epoch (noise injection costs the same at this size; distillation's teacher
-    # passes, about +1/3 on its epochs, are not included)
+    # every epoch priced at the clean epoch (noise injection costs the same at this size), a distillation
+    # teacher's forward epoch at a third of it
     epoch_h = ep["clean"] / 3600
     rows = [("before (d7d83ae rules: batch-1024 scoring, every digital candidate fully fine-tuned)", unscreened,
              float(sc["old"]), 1.0),
@@ -233,18 +233,20 @@ def run(quick: bool = False) -> list[Figure]:
             ("  the same with finalists: 1 (not the default: it agrees less often with the full search)", one_finalist,
              float(sc["tuned"]), draws["all"] / DRAWS)]
     for label, plan_, score_s, draw_share in rows:
-        epochs = plan_.sample_passes / digits_train * snr_scale   # quick: trainings grow with the SNRs (digital)
+        # quick: trainings grow with the SNRs (digital)
+        epochs = (plan_.sample_passes + TEACHER_PASS_SHARE * plan_.teacher_passes) / digits_train * snr_scale
         train_h = epochs * epoch_h
         score_h = points * score_s * draw_share / 3600
         total = train_h + score_h + deliver / 3600
         figs.append(Figure(f"paper sweep projected, {label}: train {train_h:.0f} h + score {score_h:.0f} h + "
                            f"deliver {deliver / 3600:.1f} h (scaled from digits)", total, 100.0, "h", "100 CPU-hour goal",
                            f"{plan_.trainings * snr_scale:.0f} trainings, {epochs:.0f} epochs, {points:.0f} points"))
-    epochs = sweep.sample_passes / digits_train * snr_scale
-    for name, (calls, passes) in sweep.by_scheme.items():
+    epochs = (sweep.sample_passes + TEACHER_PASS_SHARE * sweep.teacher_passes) / digits_train * snr_scale
+    for name, (calls, passes, teacher) in sweep.by_scheme.items():
         if calls:
-            figs.append(Figure(f"  training by scheme: {name} ({calls} trainings)", passes / digits_train * snr_scale
-                               * epoch_h, epochs * epoch_h, "h", "all training", "share"))
+            figs.append(Figure(f"  training by scheme: {name} ({calls} trainings)",
+                               (passes + TEACHER_PASS_SHARE * teacher) / digits_train * snr_scale * epoch_h,
+                               epochs * epoch_h, "h", "all training", "share"))
     for name, mean in draws.items():
         figs.append(Figure(f"  sequential draws per point on digits: {name}", mean, DRAWS, "draws", f"{DRAWS} fixed",
                            "share of the fixed draws"))

@@ -150,3 +150,44 @@ def test_spectrum_gives_working_network_for_each_level(digits):
 def test_spectrum_rejects_level_without_weights():
     with pytest.raises(ValueError, match="every level leaves no weight"):
         Spectrum(torch.arange(10), [SpectrumLevel(0.0, 8)], budget_reals=4)
+
+
+def test_distillation_computes_the_teachers_logits_once_per_training_and_trains_the_same(digits):
+    """The teacher is fixed and so are the data: its logits once per training (in the steps' batch size), not per
+    step. The student equals, bit for bit, one trained with the teacher run on every step's batch."""
+    import torch
+    from conftest import train_settings
+    from airnet.training.distillation import distillation_loss
+    from airnet.training.loop import Distillation, train_model
+    from airnet.zoo.models import build_model
+
+    x, y = digits.x_train[:300], digits.y_train[:300]
+    torch.manual_seed(0)
+    teacher = build_model("mlp", tuple(x.shape[1:]), 10, hidden=[16]).eval()
+    calls = []
+    teacher.register_forward_hook(lambda m, inp, out: calls.append(inp[0].shape[0]))
+    settings = train_settings(epochs=3, batch_size=64)
+    torch.manual_seed(1)
+    student = build_model("mlp", tuple(x.shape[1:]), 10, hidden=[16])
+    start = {k: v.clone() for k, v in student.state_dict().items()}
+    train_model(student, x, y, settings, torch.Generator().manual_seed(2), distill=Distillation(teacher, 4.0, 0.7))
+    assert sum(calls) == 300 and len(calls) == 5                         # one pass over the data, 3 epochs
+
+    # the reference: the same loop by hand, the teacher on every step's batch
+    ref = build_model("mlp", tuple(x.shape[1:]), 10, hidden=[16])
+    ref.load_state_dict(start)
+    g = torch.Generator().manual_seed(2)
+    opt = torch.optim.Adam(ref.parameters(), lr=settings.lr, foreach=True)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=settings.epochs)
+    for _ in range(settings.epochs):
+        perm = torch.randperm(300, generator=g)
+        for i in range(0, 300, 64):
+            idx = perm[i:i + 64]
+            with torch.no_grad():
+                soft = teacher(x[idx])
+            loss = distillation_loss(ref(x[idx]), soft, y[idx], 4.0, 0.7)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        sched.step()
+    assert all(torch.equal(a, b) for a, b in zip(student.state_dict().values(), ref.state_dict().values()))

@@ -26,6 +26,10 @@ from airnet.training.loop import TrainSettings, tally_training, train_model
 from airnet.training.recipes import Recipes
 from airnet.zoo.params import model_vector
 
+# a distillation teacher's forward pass, priced as a share of a training sample pass (forward + backward, the
+# backward about twice the forward)
+TEACHER_PASS_SHARE = 1 / 3
+
 
 @dataclass(frozen=True)
 class SweepPlan:
@@ -35,12 +39,14 @@ class SweepPlan:
     todo: int
     trainings: int
     sample_passes: int
+    teacher_passes: int
     draws: tuple[int, int]            # per point: first batch, and the most a sequential rule may take
     train_s: float
     score_s: tuple[float, float]
     deliver_s: tuple[float, float]
     rates: dict[str, float]
-    by_scheme: dict[str, tuple[int, int]]    # scheme -> (trainings, sample passes) first needed by its points
+    # scheme -> (trainings, sample passes, teacher passes) first needed by its points
+    by_scheme: dict[str, tuple[int, int, int]]
 
     @property
     def total_s(self) -> tuple[float, float]:
@@ -60,14 +66,14 @@ class SweepPlan:
             f"channel draws per point: {draws}",
             f"estimated time on this machine: {span(self.total_s)}",
             f"  training  {_clock(self.train_s):>10}  ({1e6 * r['train_s_per_sample']:.1f} us per sample pass, "
-            f"clean; noise injection and distillation add up to ~30 %)",
+            f"clean, and a third of that per pass of a distillation teacher: {self.teacher_passes:,})",
             f"  scoring   {span(self.score_s):>10}  ({1e3 * r['score_s_per_draw']:.1f} ms per draw on "
             f"{int(r['test_size'])} test images)",
             f"  delivery  {span(self.deliver_s):>10}  ({1e3 * r['deliver_s_first']:.1f} ms per point + "
             f"{1e3 * r['deliver_s_per_draw']:.2f} ms per draw, mean over the dry pass)",
             "trainings by scheme (where a model is shared, the scheme that needs it first):",
             *(f"  {name:<28} {calls:>5} trainings {passes:>14,} sample passes"
-              for name, (calls, passes) in self.by_scheme.items() if calls),
+              for name, (calls, passes, _) in self.by_scheme.items() if calls),
         ])
 
 
@@ -87,7 +93,7 @@ def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Sche
     dry = replace(context, cache=ModelCache(context.cache.folder, context.device, read_only=True))
     first: list[float] = []
     second: list[float] = []
-    by_scheme: dict[str, tuple[int, int]] = {}
+    by_scheme: dict[str, tuple[int, int, int]] = {}
     with tally_training() as tally:
         recipes: dict[int, Recipes] = {}
         built: dict[tuple[int, str, float], Scheme[Any]] = {}
@@ -101,21 +107,23 @@ def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Sche
                 scheme = built[key] = make_scheme(p.run.kind, r.context, r, p.run.options,
                                                   budget_for(p.bandwidth_ratio, r.context))
             g = torch.Generator(device=context.device).manual_seed(0)
-            before = (tally.calls, tally.sample_passes)
+            before = (tally.calls, tally.sample_passes, tally.teacher_passes)
             for times in (first, second):
                 t = time.perf_counter()
                 scheme.deliver(p.snr_db, 1, g, p.design_snr_db)
                 times.append(time.perf_counter() - t)
-            calls, passes = by_scheme.get(p.run.name, (0, 0))
-            by_scheme[p.run.name] = (calls + tally.calls - before[0], passes + tally.sample_passes - before[1])
+            calls, passes, teacher = by_scheme.get(p.run.name, (0, 0, 0))
+            by_scheme[p.run.name] = (calls + tally.calls - before[0], passes + tally.sample_passes - before[1],
+                                     teacher + tally.teacher_passes - before[2])
     rates = measure_rates(context, settings)
     draws = (num_realizations, max(num_realizations, draws_until.max) if draws_until is not None else num_realizations)
     n = len(todo)
     per_point = sum(first) / max(n, 1)
     per_draw = sum(second) / max(n, 1)
     rates.update(deliver_s_first=per_point, deliver_s_per_draw=per_draw)
-    return SweepPlan(len(points), n, tally.calls, tally.sample_passes, draws,
-                     train_s=tally.sample_passes * rates["train_s_per_sample"],
+    return SweepPlan(len(points), n, tally.calls, tally.sample_passes, tally.teacher_passes, draws,
+                     train_s=(tally.sample_passes + TEACHER_PASS_SHARE * tally.teacher_passes)
+                     * rates["train_s_per_sample"],
                      score_s=(n * draws[0] * rates["score_s_per_draw"], n * draws[1] * rates["score_s_per_draw"]),
                      deliver_s=(n * (per_point + (draws[0] - 1) * per_draw), n * (per_point + (draws[1] - 1) * per_draw)),
                      rates=rates, by_scheme=by_scheme)
@@ -141,4 +149,4 @@ def measure_rates(context: Context, settings: TrainSettings) -> dict[str, float]
     return dict(train_s_per_sample=train_rate, score_s_per_draw=score_rate, test_size=float(len(data.y_test)))
 
 
-__all__ = ["SweepPlan", "plan_sweep", "measure_rates"]
+__all__ = ["SweepPlan", "plan_sweep", "measure_rates", "TEACHER_PASS_SHARE"]

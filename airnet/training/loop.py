@@ -70,11 +70,13 @@ class View:
 
 @dataclass
 class TrainingTally:
-    """What :func:`train_model` would have done inside :func:`tally_training`: calls, and sample passes
-    (samples x epochs x views; distillation's teacher passes not included)."""
+    """What :func:`train_model` would have done inside :func:`tally_training`: calls, sample passes
+    (samples x epochs x views, each a forward and a backward pass) and teacher passes (samples: a distillation
+    teacher's logits are computed once per training)."""
 
     calls: int = 0
     sample_passes: int = 0
+    teacher_passes: int = 0
 
 
 _TALLY: TrainingTally | None = None
@@ -146,6 +148,7 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
         nviews = 1 if views is None or callable(views) else max(1, len(list(views)))
         _TALLY.calls += 1
         _TALLY.sample_passes += x.shape[0] * settings.epochs * nviews
+        _TALLY.teacher_passes += x.shape[0] if distill is not None else 0      # once: the logits are kept
         model.eval()
         return [0.0] * settings.epochs
     layout = ParamLayout.of(model)
@@ -168,8 +171,13 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
     # foreach: one kernel per op over all tensors (the CPU default loops per tensor); identical numbers
     opt = torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay, foreach=True)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, settings.epochs))
+    teacher_logits = None
     if distill is not None:
+        # the teacher is fixed and the data are too: its logits once, in the batch size of the steps, not per epoch
         distill.teacher.eval()
+        with torch.no_grad():
+            teacher_logits = torch.cat([distill.teacher(x[i:i + settings.batch_size])
+                                        for i in range(0, x.shape[0], settings.batch_size)])
     history: list[float] = []
     epochs = tqdm(range(settings.epochs), desc=desc, leave=False, disable=desc is None)
     for _ in epochs:
@@ -179,10 +187,7 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
         for i in range(0, x.shape[0], settings.batch_size):
             idx = perm[i:i + settings.batch_size]
             xb, yb = x[idx], y[idx]
-            t_logits = None
-            if distill is not None:
-                with torch.no_grad():
-                    t_logits = distill.teacher(xb)
+            t_logits = None if teacher_logits is None else teacher_logits[idx]
             step_views = draw_views() if views is not None else [View(mask, weight_noise)]
             direct = _runs_directly(step_views)
             noise = step_views[0].noise if direct else None
