@@ -234,14 +234,14 @@ def run(quick: bool = False) -> list[Figure]:
              float(sc["tuned"]), draws["all"] / DRAWS)]
     for label, plan_, score_s, draw_share in rows:
         # quick: trainings grow with the SNRs (digital)
-        epochs = (plan_.sample_passes + TEACHER_PASS_SHARE * plan_.teacher_passes) / digits_train * snr_scale
+        epochs = plan_.priced_passes / digits_train * snr_scale
         train_h = epochs * epoch_h
         score_h = points * score_s * draw_share / 3600
         total = train_h + score_h + deliver / 3600
         figs.append(Figure(f"paper sweep projected, {label}: train {train_h:.0f} h + score {score_h:.0f} h + "
                            f"deliver {deliver / 3600:.1f} h (scaled from digits)", total, 100.0, "h", "100 CPU-hour goal",
                            f"{plan_.trainings * snr_scale:.0f} trainings, {epochs:.0f} epochs, {points:.0f} points"))
-    epochs = (sweep.sample_passes + TEACHER_PASS_SHARE * sweep.teacher_passes) / digits_train * snr_scale
+    epochs = sweep.priced_passes / digits_train * snr_scale
     for name, (calls, passes, teacher) in sweep.by_scheme.items():
         if calls:
             figs.append(Figure(f"  training by scheme: {name} ({calls} trainings)",

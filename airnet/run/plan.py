@@ -41,12 +41,21 @@ class SweepPlan:
     sample_passes: int
     teacher_passes: int
     draws: tuple[int, int]            # per point: first batch, and the most a sequential rule may take
-    train_s: float
     score_s: tuple[float, float]
     deliver_s: tuple[float, float]
     rates: dict[str, float]
     # scheme -> (trainings, sample passes, teacher passes) first needed by its points
     by_scheme: dict[str, tuple[int, int, int]]
+
+    @property
+    def priced_passes(self) -> float:
+        """Training work in sample passes: the sample passes plus the teacher passes at ``TEACHER_PASS_SHARE``."""
+        return self.sample_passes + TEACHER_PASS_SHARE * self.teacher_passes
+
+    @property
+    def train_s(self) -> float:
+        """Estimated training seconds: the priced passes at the measured clean rate."""
+        return self.priced_passes * self.rates["train_s_per_sample"]
 
     @property
     def total_s(self) -> tuple[float, float]:
@@ -122,8 +131,6 @@ def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Sche
     per_draw = sum(second) / max(n, 1)
     rates.update(deliver_s_first=per_point, deliver_s_per_draw=per_draw)
     return SweepPlan(len(points), n, tally.calls, tally.sample_passes, tally.teacher_passes, draws,
-                     train_s=(tally.sample_passes + TEACHER_PASS_SHARE * tally.teacher_passes)
-                     * rates["train_s_per_sample"],
                      score_s=(n * draws[0] * rates["score_s_per_draw"], n * draws[1] * rates["score_s_per_draw"]),
                      deliver_s=(n * (per_point + (draws[0] - 1) * per_draw), n * (per_point + (draws[1] - 1) * per_draw)),
                      rates=rates, by_scheme=by_scheme)
