@@ -59,6 +59,28 @@ def test_vmap_evaluation_matches_loop(digits, gen):
     assert a.std() > 0  # realizations differ
 
 
+def test_identical_received_models_are_scored_once_with_the_same_accuracies(digits, gen):
+    from airnet.delivery.evaluation import distinct_rows, tally_scoring
+    torch.manual_seed(0)
+    m = build_model("mlp", digits.input_shape, 10)
+    rx = transmit_vector(model_vector(m), make_channel("awgn"), 0.0, 3, generator=gen)
+    w = model_vector(m)
+    near = w.clone()
+    near[-1] = torch.nextafter(near[-1], torch.tensor(float("inf")))       # one bit apart: a different model
+    # a decoded payload (w) on four draws, the fallback (zeros) on two, -0.0 apart from 0.0 in one entry
+    zero, negzero = torch.zeros_like(w), torch.zeros_like(w)
+    negzero[7] = -0.0
+    vecs = torch.stack([w, rx[0], w, zero, near, w, rx[1], zero, negzero, w, rx[2]])
+    distinct, index = distinct_rows(vecs)
+    assert distinct.shape[0] == 7 and index.tolist() == [0, 1, 0, 2, 3, 0, 4, 2, 5, 0, 6]
+    assert torch.equal(distinct[index].view(torch.int32), vecs.view(torch.int32))
+    with tally_scoring() as tally:
+        accs = accuracy_of_vectors(m, vecs, digits.x_test, digits.y_test)
+    assert (tally.vectors, tally.scored) == (11, 7)
+    assert torch.equal(accs, accuracy_of_vectors_loop(m, vecs, digits.x_test, digits.y_test))
+    assert distinct_rows(rx)[0] is rx                                      # all different: nothing copied
+
+
 def test_noise_injection_matches_channel_and_passes_gradient():
     w = torch.randn(300, requires_grad=True)
     ch = make_channel("awgn")
@@ -178,7 +200,8 @@ def test_cifar_loader_reads_local_pickles(tmp_path):
     (lambda: build_model("vgg", (1, 8, 8), 10), "vgg"),
     (lambda: transmit_vector(torch.ones(3, 2), make_channel("awgn"), 1.0), "1-D"),
     (lambda: transmit_vector(torch.ones(4), make_channel("awgn"), 1.0, plan=TransmissionPlan.full(5)), "5"),
-    (lambda: TrainSettings(epochs=-1, batch_size=64, lr=1e-3, weight_decay=0.0, noise_stream="auto"), "epochs must be in [0, inf), got -1"),
+    (lambda: TrainSettings(epochs=-1, batch_size=64, lr=1e-3, weight_decay=0.0, noise_stream="auto",
+                           noise_finetune_epochs=0, noise_finetune_lr=1e-3), "epochs must be in [0, inf), got -1"),
 ])
 def test_bad_inputs(call, msg):
     with pytest.raises((ValueError, FileNotFoundError)) as exc:
@@ -256,3 +279,27 @@ def test_scoring_batch_size_does_not_change_accuracies(digits, name):
     ref = accuracy_of_vectors(m, rx, x, y, strategy="loop", batch_size=len(x))
     for b in (16, 32, 64, 256):
         assert torch.equal(accuracy_of_vectors(m, rx, x, y, strategy="copy", batch_size=b), ref), b
+
+
+def test_resnet_runs_channels_last_on_cpu_with_its_own_keys_and_the_same_predictions(digits):
+    from airnet.zoo.models import runs_channels_last
+    from conftest import recipes_and_options
+    cpu = torch.device("cpu")
+    torch.manual_seed(0)
+    net = build_model("resnet20", (3, 32, 32), 10, width=8, blocks=1)
+    assert runs_channels_last(net, cpu) and not runs_channels_last(net, torch.device("cuda"))
+    assert not any(runs_channels_last(build_model(n, digits.input_shape, 10), cpu) for n in ("mlp", "cnn"))
+    seen = []
+    net.register_forward_pre_hook(lambda m, a: seen.append(a[0].is_contiguous(memory_format=torch.channels_last)))
+    x = torch.randn(96, 3, 32, 32)
+    y = torch.randint(0, 10, (96,), generator=torch.Generator().manual_seed(0))
+    train_model(net, x, y, train_settings(epochs=1, batch_size=32), torch.Generator().manual_seed(0))
+    assert seen == [True] * 3                                       # every training step
+    net.eval()
+    with torch.no_grad():
+        labels = net(x).argmax(-1)                                  # the contiguous layout's predictions
+    seen.clear()
+    assert accuracy_of_vectors(net, model_vector(net)[None], x, labels).item() == 1.0 and all(seen) and seen
+    resnet, _ = recipes_and_options("model=resnet20", "model.kwargs={width: 4, blocks: 1}")
+    cnn, _ = recipes_and_options()
+    assert resnet.key(label="x")["memory_format"] == "channels_last" and "memory_format" not in cnn.key(label="x")

@@ -191,3 +191,25 @@ def test_distillation_computes_the_teachers_logits_once_per_training_and_trains_
             opt.step()
         sched.step()
     assert all(torch.equal(a, b) for a, b in zip(student.state_dict().values(), ref.state_dict().values()))
+
+
+def test_noise_injection_fine_tuned_from_the_clean_model_has_its_own_keys_and_epochs(digits):
+    from airnet.training.loop import tally_training
+    scratch, _ = recipes_and_options("train.epochs=4")
+    tuned, _ = recipes_and_options("train.epochs=4", "train.noise_finetune_epochs=2", "train.noise_finetune_lr=0.002")
+    # from scratch (the default): the keys of every model are those without the option
+    assert scratch.noise_start() == {} and "noise_finetune_epochs" not in scratch.key(label="x")["train"]
+    assert tuned.key(label="clean") == scratch.key(label="clean")            # the teacher (and digital) unchanged
+    assert tuned.noise_start() == {"noise_from_clean": {"epochs": 2, "lr": 0.002}}
+    n = len(digits.y_train)
+    for recipes, passes in ((scratch, 4 * n), (tuned, (4 + 2) * n)):       # the fine-tune trains the teacher first
+        with tally_training() as tally:
+            recipes.noise_injected(5.0)
+        assert (tally.calls, tally.sample_passes) == ((1, passes) if recipes is scratch else (2, passes))
+    # trained for real (fresh recipes: the tallied models above stay untrained in their caches): it starts from the
+    # teacher and moves away from it; a model from scratch is another one
+    scratch, _ = recipes_and_options("train.epochs=4")
+    tuned, _ = recipes_and_options("train.epochs=4", "train.noise_finetune_epochs=2", "train.noise_finetune_lr=0.002")
+    teacher, model = model_vector(tuned.teacher()), model_vector(tuned.noise_injected(5.0))
+    assert 0 < (model - teacher).norm() < 0.5 * teacher.norm()
+    assert (model - teacher).norm() < (model_vector(scratch.noise_injected(5.0)) - teacher).norm()

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from airnet.config.run import DrawRule
 from airnet.context import Context
-from airnet.delivery.evaluation import AccuracyStats, accuracy_of_vectors
+from airnet.delivery.evaluation import AccuracyStats, accuracy_of_vectors, distinct_rows
 from airnet.run.statistics import DEGENERATE
 from airnet.schemes import Delivery, Scheme, make_scheme
 from airnet.store.results import ResultTable
@@ -169,12 +169,14 @@ def run_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Schem
         scores = [accuracy_of_vectors(d.model, d.vectors, s.data.x_test, s.data.y_test, precision=precision,
                                       plan_cache=plan_cache)]
         sent = [float((d.vectors != 0).double().sum())]
+        scored = [len(distinct_rows(d.vectors)[0])]
         while draws_until is not None and not draws_until.done(torch.cat(scores).tolist()):
             more = min(sum(len(a) for a in scores), draws_until.max - sum(len(a) for a in scores))
             extra = scheme.deliver(p.snr_db, more, g, p.design_snr_db)
             scores.append(accuracy_of_vectors(extra.model, extra.vectors, s.data.x_test, s.data.y_test,
                                               precision=precision, plan_cache=plan_cache))
             sent.append(float((extra.vectors != 0).double().sum()))
+            scored.append(len(distinct_rows(extra.vectors)[0]))
         stats = AccuracyStats.of(torch.cat(scores))
         accs = stats.per_realization
         delivered = sum(sent) / (len(accs) * d.vectors.shape[1])
@@ -183,7 +185,7 @@ def run_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Schem
                         p.bandwidth_ratio, p.seed, 100 * delivered, why_degenerate(d, budget))
         table.add(dict(**p.key(), **columns, label=scheme.label(), budget_channel_uses=budget,
                        channel_uses=d.channel_uses, side_info_bits=d.side_info_bits,
-                       side_info_channel_uses=d.side_info_channel_uses, num_realizations=len(accs),
+                       side_info_channel_uses=d.side_info_channel_uses, num_realizations=len(accs), models_scored=sum(scored),
                        test_size=len(s.data.y_test), acc_mean=round(stats.mean, 6), acc_std=round(stats.std, 6),
                        acc_min=round(min(accs), 6), acc_max=round(max(accs), 6),
                        delivered_fraction=round(delivered, 6), **d.info,

@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from airnet.config.options import within
 from airnet.training.distillation import distillation_loss
+from airnet.zoo.models import as_model_input
 from airnet.zoo.params import ParamLayout, call_with_vector, check_model_data
 
 WeightNoise = Callable[[torch.Tensor], torch.Tensor]
@@ -31,11 +32,17 @@ class TrainSettings:
     weight_decay: float
     # noise injection's standard normals (training.noise.ChannelNoise): fresh | pool | auto
     noise_stream: NoiseStream
+    # the noise-injected model: fine-tuned from the clean model for this many epochs at noise_finetune_lr
+    # (0: trained from scratch for ``epochs`` at ``lr``)
+    noise_finetune_epochs: int
+    noise_finetune_lr: float
 
     def __post_init__(self) -> None:
         within("epochs", self.epochs, 0)
         within("batch_size", self.batch_size, 1)
         within("lr", self.lr, 0, 1, low_open=True)
+        within("noise_finetune_epochs", self.noise_finetune_epochs, 0)
+        within("noise_finetune_lr", self.noise_finetune_lr, 0, 1, low_open=True)
         within("weight_decay", self.weight_decay, 0, 1)     # an L2 coefficient; above 1 the weights collapse
         if self.noise_stream not in typing.get_args(NoiseStream):
             raise ValueError(f"noise_stream must be one of {', '.join(typing.get_args(NoiseStream))}, "
@@ -176,7 +183,7 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
         # the teacher is fixed and the data are too: its logits once, in the batch size of the steps, not per epoch
         distill.teacher.eval()
         with torch.no_grad():
-            teacher_logits = torch.cat([distill.teacher(x[i:i + settings.batch_size])
+            teacher_logits = torch.cat([distill.teacher(as_model_input(distill.teacher, x[i:i + settings.batch_size]))
                                         for i in range(0, x.shape[0], settings.batch_size)])
     history: list[float] = []
     epochs = tqdm(range(settings.epochs), desc=desc, leave=False, disable=desc is None)
@@ -186,7 +193,7 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
         total, count = 0.0, 0
         for i in range(0, x.shape[0], settings.batch_size):
             idx = perm[i:i + settings.batch_size]
-            xb, yb = x[idx], y[idx]
+            xb, yb = as_model_input(model, x[idx]), y[idx]
             t_logits = None if teacher_logits is None else teacher_logits[idx]
             step_views = draw_views() if views is not None else [View(mask, weight_noise)]
             direct = _runs_directly(step_views)

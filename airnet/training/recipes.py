@@ -1,7 +1,8 @@
 """Model recipes: how each network a scheme sends is trained, once per context, cached by everything that shapes it.
 
 * :meth:`Recipes.teacher`: the conventionally trained full model (the distillation teacher, the digital start);
-* :meth:`Recipes.noise_injected`: the full model trained under the channel's delivery noise at a design SNR;
+* :meth:`Recipes.noise_injected`: the full model fine-tuned from the clean one (or trained from scratch) under the
+  channel's delivery noise at a design SNR;
 * :meth:`Recipes.pruned`: pruned to ``keep`` weights with KD fine-tuning (iterative magnitude or RigL, optionally
   through teacher assistants), under analog delivery noise or quantization-aware (digital);
 * :meth:`Recipes.spectrum`: one shared network with nested sub-networks per SNR level.
@@ -28,8 +29,11 @@ from airnet.training.pruning import Pruner, PruneOptions, iterative_prune, make_
 from airnet.training.rigl import RigL
 from airnet.training.spectrum import (OrderedWidths, Spectrum, SpectrumLevel, SpectrumOptions, importance_ranking,
                                       spectrum_levels)
+from airnet.zoo.models import MODELS, runs_channels_last
 from airnet.zoo.params import ParamLayout, load_vector, model_vector
 
+# settings that shape only the noise-injected model and those started from it: in their keys, not every model's
+NOISE_ONLY = ("noise_stream", "noise_finetune_epochs", "noise_finetune_lr")
 QuantizerNoise = Callable[[Any, torch.Tensor, torch.Tensor], "WeightNoise | list[View]"]
 
 
@@ -61,29 +65,48 @@ class Recipes:
         the pool: the fresh stream's models keep their keys, seeds and numbers from before the option existed."""
         ctx = self.context
         device = {} if ctx.device.type == "cpu" else {"device": ctx.device.type}
-        train = {k: v for k, v in vars(self.settings).items() if k != "noise_stream"}
+        train = {k: v for k, v in vars(self.settings).items() if k not in NOISE_ONLY}
         if uses_pool(ctx.channel, self.settings.noise_stream, ctx.num_params, ctx.device):
             train["noise_stream"] = "pool"
+        # a model trained in channels_last runs other kernels: its own keys (the other models keep theirs)
+        layout = {"memory_format": "channels_last"} if runs_channels_last(MODELS[ctx.model.name].factory,
+                                                                         ctx.device) else {}
         return dict(model=ctx.model.name, model_kwargs=ctx.model.kwargs, data=ctx.data.name,
-                    train=train, seed=ctx.seed, **device, **parts)
+                    train=train, seed=ctx.seed, **device, **layout, **parts)
+
+    def noise_start(self) -> dict[str, Any]:
+        """Key part of every model that starts from the noise-injected one (itself, the analog pruned and spectrum
+        models): how it is trained, when it is fine-tuned from the clean model (from scratch: no part, the keys of
+        0.5)."""
+        s = self.settings
+        if s.noise_finetune_epochs == 0:
+            return {}
+        return {"noise_from_clean": {"epochs": s.noise_finetune_epochs, "lr": s.noise_finetune_lr}}
 
     def trained(self, key: dict[str, Any], build: Callable[[], Built], label: str) -> Built:
         """``build()`` (a model and extra tensors), cached in memory and on disk under ``hash(key)``."""
         return self.context.cache.get(label, key, build, self.context.new_model)
 
     def train(self, label: str, noise_snr_db: float | None = None) -> nn.Module:
-        """Train (or load) a model from scratch, with channel-noise injection at ``noise_snr_db`` if given."""
+        """Train (or load) a model, with channel-noise injection at ``noise_snr_db`` if given: from scratch, or with
+        noise and ``noise_finetune_epochs`` > 0, fine-tuned from the clean model."""
         ctx = self.context
-        full_key = self.key(label=label, noise_snr_db=noise_snr_db,
-                            channel=ctx.channel_cfg if noise_snr_db is not None else None)
+        noisy = noise_snr_db is not None
+        start = self.noise_start() if noisy else {}
+        full_key = self.key(label=label, noise_snr_db=noise_snr_db, channel=ctx.channel_cfg if noisy else None,
+                            **start)
 
         def build() -> Built:
             model = ctx.new_model()
+            settings = self.settings
+            if start:
+                model.load_state_dict(self.teacher().state_dict())
+                settings = settings.replace(epochs=settings.noise_finetune_epochs, lr=settings.noise_finetune_lr)
             g = ctx.generator("train", label, full_key)
             noise = None if noise_snr_db is None else ChannelNoise(ctx.channel, noise_snr_db, generator=g,
                                                                     stream=self.settings.noise_stream)
-            train_model(model, ctx.data.x_train, ctx.data.y_train, self.settings, g, weight_noise=noise,
-                        desc=ctx.desc(f"train {label}"))
+            train_model(model, ctx.data.x_train, ctx.data.y_train, settings, g, weight_noise=noise,
+                        desc=ctx.desc(f"{'fine-tune' if start else 'train'} {label}"))
             return model, {}
 
         return self.trained(full_key, build, label)[0]
@@ -113,6 +136,7 @@ class Recipes:
         analog = snr_db is not None
         key = self.key(label="pruned", keep=keep, factor=factor, prune=options_dict(o),
                        channel=ctx.channel_cfg if analog else None, snr=snr_db,
+                       **(self.noise_start() if analog else {}),
                        quant_bits=(list(quantization.bits) if isinstance(quantization.bits, tuple)
                                    else quantization.bits) if quantization else None,
                        # a tuple is per-layer widths or nested widths, by the quantizer
@@ -190,7 +214,7 @@ class Recipes:
         ordered = o.nesting == "ordered_width"
         widths = OrderedWidths(ctx.new_model()) if ordered else None
         key = self.key(label="spectrum", budget=budget, spectrum=options_dict(o), channel=ctx.channel_cfg,
-                       keeps=[keeps[lv] for lv in levels])
+                       keeps=[keeps[lv] for lv in levels], **self.noise_start())
 
         def build() -> Built:
             kd = Distillation(self.teacher(), o.temperature, o.alpha)
