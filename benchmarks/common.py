@@ -90,3 +90,50 @@ def forward_flops(model, x1) -> int:
         for h in handles:
             h.remove()
     return total[0]
+
+
+def layer_floor(model, xb, backward: bool) -> float:
+    """Seconds of ``model``'s conv and linear layers alone on batch ``xb``, each run in isolation on its own input
+    (recorded in one forward pass, in the layout the model takes), forward only or forward + backward: a floor
+    for the whole network's pass that the kernels' own speed sets (oneDNN's 3x3 convolutions beat the dense
+    matmul rate, so FLOPs at that rate are no floor for them)."""
+    import torch
+    import torch.nn.functional as F
+
+    from airnet.zoo.models import as_model_input
+
+    calls: list[tuple[torch.nn.Module, torch.Tensor]] = []
+
+    def hook(mod, inp, out):
+        if isinstance(mod, (torch.nn.Conv2d, torch.nn.Linear)):
+            calls.append((mod, inp[0].detach()))
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()]
+    try:
+        with torch.no_grad():
+            model.eval()(as_model_input(model, xb))
+    finally:
+        for h in handles:
+            h.remove()
+    total = 0.0
+    for i, (mod, inp) in enumerate(calls):
+        w = mod.weight.detach().clone().requires_grad_(backward)
+        b = None if mod.bias is None else mod.bias.detach().clone().requires_grad_(backward)
+        x = inp.clone().requires_grad_(backward and i > 0)        # no gradient for the images themselves
+
+        def op(mod=mod, x=x, w=w, b=b):
+            if isinstance(mod, torch.nn.Conv2d):
+                return F.conv2d(x, w, b, mod.stride, mod.padding, mod.dilation, mod.groups)
+            return F.linear(x, w, b)
+
+        if backward:
+            grad = torch.ones_like(op())
+
+            def run(op=op, grad=grad):
+                op().backward(grad)
+        else:
+            def run(op=op):
+                with torch.no_grad():
+                    op()
+        total += best_of(run)
+    return total

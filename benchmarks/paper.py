@@ -4,10 +4,12 @@ figure against its floor measured in this run, and the projected time of the ful
     python -m benchmarks paper [--quick]
 
 Figures (one torch thread; on CUDA, when present, the same code runs on the GPU):
-- one training epoch (50,000 images, batch 64), clean and with noise injection; floor: 3x the forward FLOPs per
-  image at this process's matmul rate (forward + backward), and for the noise, one ``normal_`` per weight per step;
-- scoring K=32 draws on 10,000 test images with the measured scoring plan, and with the fixed rule it replaced
-  (1,024-image batches); floor: the forward FLOPs at the matmul rate;
+- one training epoch (50,000 images, batch 64), clean and with noise injection; floor: the network's conv and
+  linear layers alone, each timed in isolation on its own batch-64 input, forward + backward (``layer_floor``),
+  and for the noise, one ``normal_`` per weight per step. The forward FLOPs at this process's matmul rate are
+  shown too, but they are no floor here: oneDNN's 3x3 convolutions run faster than the dense matmul rate;
+- scoring K=32 draws (different models) on 10,000 test images with the measured scoring plan, and with the fixed
+  rule it replaced (1,024-image batches); floor: the layers alone, forward;
 - the side-information chain at 272k weights: an unstructured pruning mask of ResNet-20 (272,474 weights, half
   kept: about 272k bits) through 5G NR LDPC + QPSK at rate ~1/2 and back over AWGN; floor: one fused add per
   decoder edge message per iteration at this process's memory-bound add rate;
@@ -17,7 +19,8 @@ Figures (one torch thread; on CUDA, when present, the same code runs on the GPU)
   same schemes, SNRs and seeds; the training epochs are then priced at ResNet-20's measured epoch time, the
   scoring at its measured per-draw time on 10,000 images, and the delivery scaled by the weight count
   (272,474 / 6,090). Measured parts are scaled from shorter runs (fewer steps, images, draws): the costs are linear
-  in them. Rows add the changes one at a time: the measured scoring plan, the screened digital candidates
+  in them. Rows add the changes one at a time: the measured scoring plan, ResNet-20's channels_last batches
+  (the rows before it price the contiguous epoch and scoring, measured here too), the screened digital candidates
   (``screen_epochs``), and the sequential-draw rule, whose draws per point are those of a real run of the same
   sweep on the digits for one seed (a 359-image test set: per-draw accuracies vary more than on 10,000 images,
   so the rule stops later there than it would on CIFAR, and the figure errs high), and the identical received
@@ -25,14 +28,15 @@ Figures (one torch thread; on CUDA, when present, the same code runs on the GPU)
 """
 from __future__ import annotations
 
+import contextlib
 import resource
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
 from airnet.run.plan import TEACHER_PASS_SHARE, SweepPlan
-from benchmarks.common import Figure, best_of, cifar_like, forward_flops, matmul_peak
+from benchmarks.common import Figure, best_of, cifar_like, forward_flops, layer_floor, matmul_peak
 
 TRAIN_IMAGES, TEST_IMAGES, DRAWS, BATCH = 50_000, 10_000, 32, 64
 SEQUENTIAL_FIRST, SEQUENTIAL_HALF_WIDTH = 8, 0.01      # the sequential-draw rule the projection also prices
@@ -40,6 +44,18 @@ PAPER_SNRS = [-10.0, -7.5, -5.0, -2.5, 0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0, 17.
 PAPER_SCHEMES = ["clean", "noise_injection", "pruning_kd", "expansion", "uep", "spectrum", "digital_capacity",
                  "digital_ldpc", "digital_amc", "digital_layered"]
 PAPER_SEEDS = [0, 1, 2]
+
+
+@contextlib.contextmanager
+def contiguous_layout() -> Iterator[None]:
+    """ResNet-20 as before channels_last (contiguous batches in training and scoring): the "before" rows."""
+    from airnet.zoo.models import ResNet20
+
+    ResNet20.channels_last_on_cpu = False
+    try:
+        yield
+    finally:
+        ResNet20.channels_last_on_cpu = True
 
 
 def _device() -> torch.device:
@@ -51,9 +67,9 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def epoch_times(steps: int, device: torch.device) -> dict[str, float]:
+def epoch_times(steps: int, device: torch.device, clean_only: bool = False) -> dict[str, float]:
     """Seconds of one 50,000-image epoch (from ``steps`` steps after a warm-up), clean, noise injection with the
-    default (auto) and the fresh stream."""
+    default (auto) and the fresh stream (``clean_only``: clean)."""
     from channels import make_channel
     from airnet.training.loop import TrainSettings, train_model
     from airnet.training.noise import ChannelNoise
@@ -62,7 +78,7 @@ def epoch_times(steps: int, device: torch.device) -> dict[str, float]:
     x, y = cifar_like(BATCH * steps)
     x, y = x.to(device), y.to(device)
     out = {}
-    for label, stream in (("clean", None), ("noise (auto)", "auto"), ("noise (fresh)", "fresh")):
+    for label, stream in (("clean", None), ("noise (auto)", "auto"), ("noise (fresh)", "fresh"))[:1 if clean_only else 3]:
         def train(n_steps: int) -> None:
             torch.manual_seed(0)
             model = build_model("resnet20", (3, 32, 32), 10).to(device)
@@ -96,7 +112,9 @@ def scoring_times(images: int, k: int, device: torch.device) -> dict[str, Any]:
     model = build_model("resnet20", (3, 32, 32), 10).to(device).eval()
     x, y = cifar_like(images, seed=1)
     x, y = x.to(device), y.to(device)
-    vecs = model_vector(model).expand(k, -1).contiguous()
+    w = model_vector(model)
+    # k different received models (equal rows would be scored once)
+    vecs = w + 1e-3 * torch.randn(k, w.numel(), generator=torch.Generator().manual_seed(2)).to(device)
     plan = tune_scoring(model, x)
     scale = DRAWS / k * TEST_IMAGES / images
     tuned = best_of(lambda: accuracy_of_vectors(model, vecs, x, y), 1) * scale
@@ -193,26 +211,40 @@ def run(quick: bool = False) -> list[Figure]:
     n = num_parameters(build_model("resnet20", (3, 32, 32), 10))
 
     sc = scoring_times(128 if quick else 512, 2 if quick else 4, device)
+    with contiguous_layout():
+        sc_contiguous = scoring_times(128 if quick else 512, 2 if quick else 4, device)
+        ep_contiguous = epoch_times(3 if quick else 12, device, clean_only=True)
     flops = int(sc["flops"])
-    train_floor = 3 * flops * TRAIN_IMAGES / peak
+    xb = cifar_like(BATCH, seed=3)[0].to(device)
+    probe = build_model("resnet20", (3, 32, 32), 10).to(device)
+    train_floor = layer_floor(probe, xb, backward=True) * TRAIN_IMAGES / BATCH
+    score_floor = layer_floor(probe, xb, backward=False) / BATCH * DRAWS * TEST_IMAGES
     ep = epoch_times(3 if quick else 12, device)
     g = torch.Generator(device=device).manual_seed(0)
     buf = torch.empty(n, device=device)
     randn = best_of(lambda: buf.normal_(generator=g)) * (TRAIN_IMAGES // BATCH)
     figs += [Figure(f"resnet20 ({n:,} w): one epoch, clean (50k images)", ep["clean"], train_floor, "s",
-                    "3x fwd FLOPs at matmul", "share of peak = 1/ratio"),
+                    "its layers alone, fwd+bwd", "kernel floor"),
+             Figure("resnet20: one epoch, clean, contiguous batches (before)", ep_contiguous["clean"], ep["clean"],
+                    "s", "channels_last (now)", "channels_last speed-up"),
+             Figure("resnet20: one epoch, clean, vs its FLOPs", ep["clean"], 3 * flops * TRAIN_IMAGES / peak, "s",
+                    "3x fwd FLOPs at matmul", "no floor: 3x3 convs beat the matmul rate"),
              Figure("resnet20: one epoch, noise injection (auto)", ep["noise (auto)"], ep["clean"] + randn, "s",
                     "clean + randn per weight", "target <= 1.2x clean"),
              Figure("resnet20: noise injection (auto) / clean epoch", ep["noise (auto)"], ep["clean"], "s", "clean",
                     "target <= 1.2"),
              Figure("resnet20: noise injection (fresh) / clean epoch", ep["noise (fresh)"], ep["clean"], "s",
                     "clean", "")]
-    score_floor = DRAWS * TEST_IMAGES * flops / peak
     plan = sc["plan"]
     figs += [Figure(f"resnet20: scoring K=32 on 10k images, tuned ({plan.strategy}, batch {plan.batch_size})",
-                    float(sc["tuned"]), score_floor, "s", "fwd FLOPs at matmul", "share of peak = 1/ratio"),
+                    float(sc["tuned"]), score_floor, "s", "its layers alone, fwd", "kernel floor"),
              Figure("resnet20: scoring, fixed rule (batch 1024)", float(sc["old"]), score_floor, "s",
-                    "fwd FLOPs at matmul", "before")]
+                    "its layers alone, fwd", "before"),
+             Figure(f"resnet20: scoring, tuned, contiguous ({sc_contiguous['plan'].strategy}, batch "
+                    f"{sc_contiguous['plan'].batch_size}; before)", float(sc_contiguous["tuned"]), float(sc["tuned"]),
+                    "s", "channels_last (now)", "channels_last speed-up"),
+             Figure("resnet20: scoring, tuned, vs its FLOPs", float(sc["tuned"]), DRAWS * TEST_IMAGES * flops / peak,
+                    "s", "fwd FLOPs at matmul", "no floor (above)")]
     for early in (True, False):
         seconds, floor, bits = side_info_chain(device, early)
         figs.append(Figure(f"side-information chain: {bits:,} mask bits, LDPC+QPSK at 5 dB, 1 draw, "
@@ -229,22 +261,23 @@ def run(quick: bool = False) -> list[Figure]:
     deliver = sweep.deliver_s[0] * snr_scale * n / 6_090
     # every epoch priced at the clean epoch (noise injection costs the same at this size), a distillation
     # teacher's forward epoch at a third of it
-    epoch_h = ep["clean"] / 3600
-    rows = [("before (d7d83ae rules: batch-1024 scoring, every digital candidate fully fine-tuned)", unscreened,
-             float(sc["old"]), 1.0),
-            ("scoring plan (item 2)", unscreened, float(sc["tuned"]), 1.0),
-            ("+ digital candidates screened (successive halving)", sweep, float(sc["tuned"]), 1.0),
+    epoch_h, before_h = ep["clean"] / 3600, ep_contiguous["clean"] / 3600
+    tuned = float(sc["tuned"])
+    rows = [("before (d7d83ae rules: contiguous batches, batch-1024 scoring, every digital candidate fully "
+             "fine-tuned)", unscreened, float(sc_contiguous["old"]), 1.0, before_h),
+            ("scoring plan (item 2)", unscreened, float(sc_contiguous["tuned"]), 1.0, before_h),
+            ("+ channels_last batches (training and scoring)", unscreened, tuned, 1.0, epoch_h),
+            ("+ digital candidates screened (successive halving)", sweep, tuned, 1.0, epoch_h),
             (f"+ sequential draws ({SEQUENTIAL_FIRST} first, doubled to half-width {SEQUENTIAL_HALF_WIDTH}, "
-             f"<= {DRAWS}; mean {draws['all']:.1f} per point on digits)", sweep, float(sc["tuned"]),
-             draws["all"] / DRAWS),
+             f"<= {DRAWS}; mean {draws['all']:.1f} per point on digits)", sweep, tuned, draws["all"] / DRAWS, epoch_h),
             (f"+ identical received models scored once (mean {scored['all']:.1f} scored per point on digits)", sweep,
-             float(sc["tuned"]), scored["all"] / DRAWS),
+             tuned, scored["all"] / DRAWS, epoch_h),
             ("  the same with finalists: 1 (not the default: it agrees less often with the full search)", one_finalist,
-             float(sc["tuned"]), scored["all"] / DRAWS)]
-    for label, plan_, score_s, draw_share in rows:
+             tuned, scored["all"] / DRAWS, epoch_h)]
+    for label, plan_, score_s, draw_share, hours_per_epoch in rows:
         # quick: trainings grow with the SNRs (digital)
         epochs = plan_.priced_passes / digits_train * snr_scale
-        train_h = epochs * epoch_h
+        train_h = epochs * hours_per_epoch
         score_h = points * score_s * draw_share / 3600
         total = train_h + score_h + deliver / 3600
         figs.append(Figure(f"paper sweep projected, {label}: train {train_h:.0f} h + score {score_h:.0f} h + "

@@ -45,3 +45,14 @@ def test_cli_plan_flag_is_the_plan_override(tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     assert "points: 4 to run" in printed
     assert (tmp_path / "outputs" / "snr_sweep").is_dir() and not list((tmp_path / "outputs").rglob("*.png"))
+
+
+def test_the_scoring_rate_is_measured_on_different_models():
+    # equal rows are scored once: a rate from copies of one model would be the rate of one draw, not of each
+    from airnet.delivery.evaluation import tally_scoring
+    from airnet.run.plan import measure_rates
+    from conftest import recipes_and_options, train_settings
+    recipes, _ = recipes_and_options()
+    with tally_scoring() as tally:
+        rates = measure_rates(recipes.context, train_settings(epochs=1))
+    assert tally.vectors == tally.scored == 4 and rates["score_s_per_draw"] > 0

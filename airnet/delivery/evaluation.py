@@ -18,7 +18,7 @@ from torch import nn
 from torch.func import vmap
 
 from channels import Channel
-from airnet.zoo.models import as_model_input
+from airnet.zoo.models import as_model_input, runs_channels_last
 from airnet.zoo.params import ParamLayout, call_with_vector, check_model_data, model_vector
 from airnet.delivery.plan import TransmissionPlan
 from airnet.delivery.transmit import transmit_vector
@@ -151,13 +151,15 @@ _PLANS: dict[str, ScoringPlan] = {}
 
 
 def scoring_key(model: nn.Module, x: torch.Tensor) -> str:
-    """What the fastest plan depends on: the architecture (class and parameter shapes), the image shape, the device,
+    """What the fastest plan depends on: the architecture (class and parameter shapes), the image shape and layout,
+    the device,
     torch's thread count and version, the CPU and the measurement procedure (:data:`PLAN_VERSION`); a 16-character
     digest."""
     shapes = [tuple(p.shape) for p in model.parameters()]
     cpu = platform.processor() or platform.machine()
+    layout = "|channels_last" if x.dim() == 4 and runs_channels_last(model, x.device) else ""
     text = (f"v{PLAN_VERSION}|{type(model).__module__}.{type(model).__qualname__}|{shapes}|{tuple(x.shape[1:])}|{x.device.type}|"
-            f"{torch.get_num_threads()}|{torch.__version__}|{cpu}")
+            f"{torch.get_num_threads()}|{torch.__version__}|{cpu}{layout}")
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -148,7 +148,9 @@ def measure_rates(context: Context, settings: TrainSettings) -> dict[str, float]
     t = time.perf_counter()
     train_model(model, data.x_train[:n], data.y_train[:n], one, g)
     train_rate = (time.perf_counter() - t) / n
-    vecs = model_vector(model).expand(2, -1).contiguous()
+    w = model_vector(model)
+    # two different received models (equal rows would be scored once: the rate of one draw, not two)
+    vecs = w + 1e-3 * torch.randn(2, w.numel(), generator=g, device=w.device)
     accuracy_of_vectors(model, vecs, data.x_test, data.y_test)          # measures the scoring plan once
     t = time.perf_counter()
     accuracy_of_vectors(model, vecs, data.x_test, data.y_test)
