@@ -78,7 +78,8 @@ def epoch_times(steps: int, device: torch.device, clean_only: bool = False) -> d
     x, y = cifar_like(BATCH * steps)
     x, y = x.to(device), y.to(device)
     out = {}
-    for label, stream in (("clean", None), ("noise (auto)", "auto"), ("noise (fresh)", "fresh"))[:1 if clean_only else 3]:
+    variants = (("clean", None), ("noise (auto)", "auto"), ("noise (fresh)", "fresh"))
+    for label, stream in variants[:1 if clean_only else 3]:
         def train(n_steps: int) -> None:
             torch.manual_seed(0)
             model = build_model("resnet20", (3, 32, 32), 10).to(device)

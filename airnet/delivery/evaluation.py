@@ -146,15 +146,15 @@ TUNE_IMAGES = 256
 TUNE_SECONDS = 0.02      # measure on more images (and repeat short timings) up to about this long
 STACK_BELOW_S = 0.02    # a copy pass over TUNE_IMAGES faster than this: also try stacking strategies
 DEFAULT_BATCH, DEFAULT_CHUNK = 256, 64       # an explicit strategy without sizes
-PLAN_VERSION = 3         # of the measurement procedure (3: in the model's input layout): a change invalidates the plans stored on disk
+# of the measurement procedure (3: in the model's input layout): a change invalidates the plans stored on disk
+PLAN_VERSION = 3
 _PLANS: dict[str, ScoringPlan] = {}
 
 
 def scoring_key(model: nn.Module, x: torch.Tensor) -> str:
     """What the fastest plan depends on: the architecture (class and parameter shapes), the image shape and layout,
-    the device,
-    torch's thread count and version, the CPU and the measurement procedure (:data:`PLAN_VERSION`); a 16-character
-    digest."""
+    the device, torch's thread count and version, the CPU and the measurement procedure (:data:`PLAN_VERSION`); a
+    16-character digest."""
     shapes = [tuple(p.shape) for p in model.parameters()]
     cpu = platform.processor() or platform.machine()
     layout = "|channels_last" if x.dim() == 4 and runs_channels_last(model, x.device) else ""

@@ -185,7 +185,8 @@ def run_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Schem
                         p.bandwidth_ratio, p.seed, 100 * delivered, why_degenerate(d, budget))
         table.add(dict(**p.key(), **columns, label=scheme.label(), budget_channel_uses=budget,
                        channel_uses=d.channel_uses, side_info_bits=d.side_info_bits,
-                       side_info_channel_uses=d.side_info_channel_uses, num_realizations=len(accs), models_scored=sum(scored),
+                       side_info_channel_uses=d.side_info_channel_uses, num_realizations=len(accs),
+                       models_scored=sum(scored),
                        test_size=len(s.data.y_test), acc_mean=round(stats.mean, 6), acc_std=round(stats.std, 6),
                        acc_min=round(min(accs), 6), acc_max=round(max(accs), 6),
                        delivered_fraction=round(delivered, 6), **d.info,

@@ -183,7 +183,8 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
         # the teacher is fixed and the data are too: its logits once, in the batch size of the steps, not per epoch
         distill.teacher.eval()
         with torch.no_grad():
-            teacher_logits = torch.cat([distill.teacher(as_model_input(distill.teacher, x[i:i + settings.batch_size]))
+            teacher = distill.teacher
+            teacher_logits = torch.cat([teacher(as_model_input(teacher, x[i:i + settings.batch_size]))
                                         for i in range(0, x.shape[0], settings.batch_size)])
     history: list[float] = []
     epochs = tqdm(range(settings.epochs), desc=desc, leave=False, disable=desc is None)

@@ -55,11 +55,13 @@ def available_models() -> list[str]:
 
 
 def runs_channels_last(model: object, device: torch.device) -> bool:
-    """Whether ``model`` (an instance, its class or factory) takes its image batches in ``torch.channels_last`` on ``device``.
+    """Whether ``model`` (an instance, its class or factory) takes its image batches in ``torch.channels_last``
+    on ``device``.
 
     A model opts in with a class attribute ``channels_last_on_cpu = True`` where that layout is measured faster on
-    CPU (ResNet-20 on a Zen 5 core: a training epoch 1.25x, tuned scoring 1.03x; the digits CNN gains nothing). The layout changes which kernels
-    run and so the last bits of the numbers: the models it trains have their own cache keys.
+    CPU (ResNet-20 on a Zen 5 core: a training epoch 1.25x, tuned scoring 1.03x; the digits CNN gains nothing).
+    The layout changes which kernels run and so the last bits of the numbers: the models it trains have their own
+    cache keys.
     """
     return device.type == "cpu" and bool(getattr(model, "channels_last_on_cpu", False))
 
