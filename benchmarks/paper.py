@@ -51,11 +51,12 @@ def contiguous_layout() -> Iterator[None]:
     """ResNet-20 as before channels_last (contiguous batches in training and scoring): the "before" rows."""
     from airnet.zoo.models import ResNet20
 
+    was = ResNet20.channels_last_on_cpu
     ResNet20.channels_last_on_cpu = False
     try:
         yield
     finally:
-        ResNet20.channels_last_on_cpu = True
+        ResNet20.channels_last_on_cpu = was
 
 
 def _device() -> torch.device:

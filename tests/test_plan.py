@@ -47,12 +47,12 @@ def test_cli_plan_flag_is_the_plan_override(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "outputs" / "snr_sweep").is_dir() and not list((tmp_path / "outputs").rglob("*.png"))
 
 
-def test_the_scoring_rate_is_measured_on_different_models():
+def test_the_scoring_rate_is_measured_on_different_models(monkeypatch):
     # equal rows are scored once: a rate from copies of one model would be the rate of one draw, not of each
-    from airnet.delivery.evaluation import tally_scoring
     from airnet.run.plan import measure_rates
     from conftest import recipes_and_options, train_settings
+    from test_airnet_core import scored_rows
     recipes, _ = recipes_and_options()
-    with tally_scoring() as tally:
-        rates = measure_rates(recipes.context, train_settings(epochs=1))
-    assert tally.vectors == tally.scored == 4 and rates["score_s_per_draw"] > 0
+    scored = scored_rows(monkeypatch)
+    rates = measure_rates(recipes.context, train_settings(epochs=1))
+    assert scored[-2:] == [2, 2] and rates["score_s_per_draw"] > 0      # both timed calls score both draws

@@ -1,7 +1,6 @@
 """Accuracy of received models, vectorized over K channel realizations with ``torch.func.vmap``."""
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import hashlib
@@ -11,7 +10,7 @@ import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -41,30 +40,6 @@ class AccuracyStats:
 
 STRATEGIES = ("auto", "grouped", "copy", "vmap", "loop")
 PRECISIONS = ("float32", "bfloat16")
-
-
-@dataclass
-class ScoringTally:
-    """Vectors :func:`accuracy_of_vectors` was given and the distinct ones it scored, inside :func:`tally_scoring`."""
-
-    vectors: int = 0
-    scored: int = 0
-
-
-_SCORING_TALLY: ScoringTally | None = None
-
-
-@contextlib.contextmanager
-def tally_scoring() -> Iterator[ScoringTally]:
-    """Count, within this block, the vectors scored (e.g. the paper benchmark's projection prices the distinct
-    ones). Scoring runs as usual. Not thread-safe; nested blocks share the outer tally."""
-    global _SCORING_TALLY
-    outer = _SCORING_TALLY
-    _SCORING_TALLY = outer or ScoringTally()
-    try:
-        yield _SCORING_TALLY
-    finally:
-        _SCORING_TALLY = outer
 
 
 def distinct_rows(vecs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -361,9 +336,6 @@ def accuracy_of_vectors(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y
         tuned = ScoringPlan(strategy, DEFAULT_BATCH, DEFAULT_CHUNK)
     plan = ScoringPlan(tuned.strategy, batch_size or tuned.batch_size, realization_chunk or tuned.realization_chunk)
     distinct, index = distinct_rows(vecs)                 # the same model on several draws is scored once
-    if _SCORING_TALLY is not None:
-        _SCORING_TALLY.vectors += vecs.shape[0]
-        _SCORING_TALLY.scored += distinct.shape[0]
     return _score(model, distinct, x, y, plan, precision, layout)[index.cpu()]
 
 
