@@ -56,3 +56,33 @@ def test_the_scoring_rate_is_measured_on_different_models(monkeypatch):
     scored = scored_rows(monkeypatch)
     rates = measure_rates(recipes.context, train_settings(epochs=1))
     assert scored[-2:] == [2, 2] and rates["score_s_per_draw"] > 0      # both timed calls score both draws
+
+
+def test_delivery_is_priced_at_its_marginal_cost_per_draw(monkeypatch):
+    # a point's draws share its decoder calls: a delivery costing a + b per draw (plus one-time work on the first
+    # call) must be priced at b per draw, not at a + b; a fake clock that each delivery advances checks the sums
+    import types
+    import airnet.run.plan as plan
+    from airnet.run.sweep import SchemeRun
+    from conftest import recipes_and_options, train_settings
+    clock = [0.0]
+    once, fixed, per_draw = 3.0, 0.5, 0.01
+
+    class Priced:
+        first = True
+
+        def deliver(self, snr_db, draws, generator, design_snr_db=None):
+            clock[0] += fixed + per_draw * draws + (once if self.first else 0.0)
+            self.first = False
+
+    monkeypatch.setattr(plan, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    monkeypatch.setattr(plan, "make_scheme", lambda *a, **k: Priced())
+    monkeypatch.setattr(plan, "measure_rates", lambda *a: dict(train_s_per_sample=0.0, score_s_per_draw=0.0,
+                                                                test_size=1.0))
+    recipes, _ = recipes_and_options()
+    got = plan.plan_sweep(recipes.context, train_settings(epochs=1), [SchemeRun("clean", "clean", None, "x")],
+                          [0.0, 10.0], [1.0], 32)
+    assert abs(got.rates["deliver_s_per_draw"] - per_draw) < 1e-9
+    # one scheme serves both points: its one-time work once, then each point's call and its 32 draws
+    assert abs(got.rates["deliver_s_first"] - (once / 2 + fixed + per_draw)) < 1e-9
+    assert abs(got.deliver_s[0] - (once + 2 * (fixed + 32 * per_draw))) < 1e-9

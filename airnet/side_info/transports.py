@@ -519,11 +519,13 @@ class PolarTransport:
 
 class _PolarCodec:
     def __init__(self, k: int, n: int, list_size: int, device: str = "cpu") -> None:
-        from sionna.phy.fec.polar import Polar5GDecoder, Polar5GEncoder
+        from sionna.phy.fec.polar import Polar5GEncoder
+
+        from airnet.side_info.polar_decoder import polar_5g_decoder
 
         self.k, self.n = k, n
         self.encoder = Polar5GEncoder(k, n, channel_type="uplink", device=device)
-        self.decoder = Polar5GDecoder(self.encoder, dec_type="SCL", list_size=list_size, device=device)
+        self.decoder = polar_5g_decoder(self.encoder, list_size, device)
         self.modem = _Modem(2, device)
 
     def roundtrip(self, info: torch.Tensor, repetitions: int, channel: Channel, snr_db: float,
