@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+from functools import lru_cache
 
 import torch
 from sionna.phy.fec.polar import Polar5GDecoder, Polar5GEncoder
@@ -75,15 +76,12 @@ def polar_5g_decoder(encoder: Polar5GEncoder, list_size: int, device: str = "cpu
     if type(inner) is PolarSCLDecoder and RowCopySCLDecoder.supported():
         inner.__class__ = RowCopySCLDecoder          # adds no state: only the pruning step changes
     else:
-        _say_once("this Sionna version's polar SCL decoder has other internals: it decodes with its own path "
-                  "pruning (same decisions, slower)")
+        _say_fallback()
     return decoder
 
 
-_SAID: set[str] = set()
-
-
-def _say_once(message: str) -> None:
-    if message not in _SAID:
-        _SAID.add(message)
-        log.warning(message)
+@lru_cache(maxsize=None)
+def _say_fallback() -> None:
+    """Said once per process, as the LDPC decoder's fallback (``transports._early_stop_available``)."""
+    log.warning("this Sionna version's polar SCL decoder has other internals: it decodes with its own path pruning "
+                "(same decisions, slower)")
