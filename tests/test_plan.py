@@ -86,3 +86,49 @@ def test_delivery_is_priced_at_its_marginal_cost_per_draw(monkeypatch):
     # one scheme serves both points: its one-time work once, then each point's call and its 32 draws
     assert abs(got.rates["deliver_s_first"] - (once / 2 + fixed + per_draw)) < 1e-9
     assert abs(got.deliver_s[0] - (once + 2 * (fixed + 32 * per_draw))) < 1e-9
+
+
+def test_a_training_probe_prices_one_more_epoch_not_the_one_time_work(monkeypatch):
+    # a training costing `once` (optimizer, a teacher's logits) + `per_epoch` per epoch, slowed down once by a busy
+    # machine: the probe must return per_epoch per sample pass (the fastest 2-epoch run minus the fastest 1-epoch
+    # run: one-time work and the slow run drop out), divided by the counted views
+    import types
+    import torch
+    import airnet.training.loop as loop
+    clock = [0.0]
+    once, per_epoch, views = 2.0, 0.3, 3
+    seen = []
+
+    def fake_train(model, x, y, settings, generator, **kwargs):
+        seen.append((x.shape[0], settings.epochs, kwargs["mask"] is mask))
+        clock[0] += once + per_epoch * settings.epochs + (5.0 if len(seen) == 3 else 0.0)   # the 3rd call: busy
+
+    monkeypatch.setattr(loop, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    monkeypatch.setattr(loop, "train_model", fake_train)
+    from conftest import train_settings
+    settings = train_settings(epochs=30, batch_size=16)
+    x, y = torch.zeros(1000, 4), torch.zeros(1000, dtype=torch.long)
+    mask = torch.ones(4, dtype=torch.bool)
+    rate = loop.training_probe(torch.nn.Linear(4, 2), x, y, settings, torch.device("cpu"), views, mask=mask)()
+    m = loop.PROBE_BATCHES * 16                             # the first few batches, not the whole training set
+    assert abs(rate - per_epoch / (m * views)) < 1e-12
+    # warm-up, then 1 and 2 epochs, PROBE_REPEATS times, with the same arguments
+    assert seen == [(m, 1, True)] + [(m, 1, True), (m, 2, True)] * loop.PROBE_REPEATS
+
+
+def test_the_plan_prices_each_kind_of_training_at_its_own_rate(monkeypatch, capsys):
+    # clean (the module's own forward) and pruned fine-tunes (mask, channel noise, KD: the flat-vector path)
+    # are timed apart; every sample pass belongs to one kind, and the estimate is their sum plus the teacher's share
+    import airnet.run.plan as plan
+    from airnet.run.sweep import SchemeRun
+    from conftest import recipes_and_options, train_settings
+    recipes, options = recipes_and_options()
+    runs = [SchemeRun(name, name, options[name], name) for name in ("clean", "pruning_kd")]
+    got = plan.plan_sweep(recipes.context, train_settings(epochs=2), runs, [5.0], [0.5], 2, seeds=(7,))
+    assert set(got.kinds) >= {"module", "vector: mask, ChannelNoise, KD"}
+    assert sum(p for p, _ in got.kinds.values()) == got.sample_passes > 0
+    assert all(rate > 0 for _, rate in got.kinds.values())
+    expected = (sum(p * r for p, r in got.kinds.values())
+                + plan.TEACHER_PASS_SHARE * got.teacher_passes * got.rates["train_s_per_sample"])
+    assert abs(got.train_s - expected) < 1e-9 and got.teacher_passes > 0
+    assert "vector: mask, ChannelNoise, KD" in got.describe()

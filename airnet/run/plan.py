@@ -4,14 +4,16 @@ up to at rates measured on this machine in a few seconds.
 The counts come from a dry pass over every point still to do: each scheme is built and delivers a single draw
 twice, then five, while :func:`airnet.training.loop.tally_training` counts what training would do (models already
 in the cache are loaded and cost nothing; new ones stay untrained and in memory only, never written to the cache).
-The rates are measured on the sweep's own model and data: clean training per sample pass, scoring per draw (with
+The rates are measured on the sweep's own model and data: training per sample pass for each kind of training the
+dry pass met (a probe trains a copy of the first such model for a few epochs of a few batches: a masked,
+quantization-aware or multi-view step costs more than a clean one, most on small models), scoring per draw (with
 the measured scoring plan), delivery per point (the first draw, with one-time work such as side information) and
 per draw (what five draws cost more than one: the draws of a point share its decoder calls).
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import torch
@@ -23,7 +25,7 @@ from airnet.run.sweep import SchemeRun, _clock, budget_for, sweep_points
 from airnet.schemes import Scheme, make_scheme
 from airnet.store.artifacts import ModelCache
 from airnet.store.results import ResultTable
-from airnet.training.loop import TrainSettings, tally_training, train_model
+from airnet.training.loop import TrainSettings, tally_training, training_probe
 from airnet.training.recipes import Recipes
 from airnet.zoo.params import model_vector
 
@@ -48,6 +50,8 @@ class SweepPlan:
     rates: dict[str, float]
     # scheme -> (trainings, sample passes, teacher passes) first needed by its points
     by_scheme: dict[str, tuple[int, int, int]]
+    # kind of training (airnet.training.loop.training_kind) -> (sample passes, measured seconds per pass)
+    kinds: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     @property
     def priced_passes(self) -> float:
@@ -56,8 +60,12 @@ class SweepPlan:
 
     @property
     def train_s(self) -> float:
-        """Estimated training seconds: the priced passes at the measured clean rate."""
-        return self.priced_passes * self.rates["train_s_per_sample"]
+        """Estimated training seconds: each kind's sample passes at its own measured rate, and the teacher passes
+        at ``TEACHER_PASS_SHARE`` of the clean rate (passes of no measured kind at the clean rate)."""
+        clean = self.rates["train_s_per_sample"]
+        in_kinds = sum(p for p, _ in self.kinds.values())
+        return (sum(p * rate for p, rate in self.kinds.values()) + (self.sample_passes - in_kinds) * clean
+                + TEACHER_PASS_SHARE * self.teacher_passes * clean)
 
     @property
     def total_s(self) -> tuple[float, float]:
@@ -76,12 +84,15 @@ class SweepPlan:
             f"trainings: {self.trainings} ({self.sample_passes:,} sample passes)",
             f"channel draws per point: {draws}",
             f"estimated time on this machine: {span(self.total_s)}",
-            f"  training  {_clock(self.train_s):>10}  ({1e6 * r['train_s_per_sample']:.1f} us per sample pass, "
-            f"clean, and a third of that per pass of a distillation teacher: {self.teacher_passes:,})",
+            f"  training  {_clock(self.train_s):>10}  (each kind at its measured rate below; a distillation "
+            f"teacher's {self.teacher_passes:,} passes at a third of the clean "
+            f"{1e6 * r['train_s_per_sample']:.1f} us)",
             f"  scoring   {span(self.score_s):>10}  ({1e3 * r['score_s_per_draw']:.1f} ms per draw on "
             f"{int(r['test_size'])} test images)",
             f"  delivery  {span(self.deliver_s):>10}  ({1e3 * r['deliver_s_first']:.1f} ms per point + "
             f"{1e3 * r['deliver_s_per_draw']:.2f} ms per draw, mean over the dry pass)",
+            "training by kind (sample passes, and us per pass measured on a copy of the first such model):",
+            *(f"  {kind:<44} {passes:>14,} passes  {1e6 * rate:8.1f} us" for kind, (passes, rate) in self.kinds.items()),
             "trainings by scheme (where a model is shared, the scheme that needs it first):",
             *(f"  {name:<28} {calls:>5} trainings {passes:>14,} sample passes"
               for name, (calls, passes, _) in self.by_scheme.items() if calls),
@@ -128,6 +139,7 @@ def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Sche
             by_scheme[p.run.name] = (calls + tally.calls - before[0], passes + tally.sample_passes - before[1],
                                      teacher + tally.teacher_passes - before[2])
     rates = measure_rates(context, settings)
+    kinds = {kind: (k.sample_passes, k.probe()) for kind, k in tally.kinds.items()}
     draws = (num_realizations, max(num_realizations, draws_until.max) if draws_until is not None else num_realizations)
     n = len(todo)
     per_point = sum(first) / max(n, 1)
@@ -138,21 +150,17 @@ def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Sche
     return SweepPlan(len(points), n, tally.calls, tally.sample_passes, tally.teacher_passes, draws,
                      score_s=(n * draws[0] * rates["score_s_per_draw"], n * draws[1] * rates["score_s_per_draw"]),
                      deliver_s=(n * (per_point + (draws[0] - 1) * per_draw), n * (per_point + (draws[1] - 1) * per_draw)),
-                     rates=rates, by_scheme=by_scheme)
+                     rates=rates, by_scheme=by_scheme, kinds=kinds)
 
 
 def measure_rates(context: Context, settings: TrainSettings) -> dict[str, float]:
-    """Seconds per clean-training sample pass (one epoch on up to 8 batches, after a warm-up step) and per scored
-    draw (two draws on the whole test set, with the measured scoring plan) for the context's model and data."""
+    """Seconds per clean-training sample pass (:func:`airnet.training.loop.training_probe`: a few epochs of a few
+    batches) and per scored draw (two draws on the whole test set, with the measured scoring plan) for the
+    context's model and data."""
     data = context.data
     model = context.new_model()
-    n = min(len(data.x_train), 8 * settings.batch_size)
     g = torch.Generator(device=context.device).manual_seed(0)
-    one = settings.replace(epochs=1)
-    train_model(model, data.x_train[:settings.batch_size], data.y_train[:settings.batch_size], one, g)  # warm-up
-    t = time.perf_counter()
-    train_model(model, data.x_train[:n], data.y_train[:n], one, g)
-    train_rate = (time.perf_counter() - t) / n
+    train_rate = training_probe(model, data.x_train, data.y_train, settings, context.device)()
     w = model_vector(model)
     # two different received models (equal rows would be scored once: the rate of one draw, not two)
     vecs = w + 1e-3 * torch.randn(2, w.numel(), generator=g, device=w.device)

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import math
+import time
 import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Literal, Sequence
@@ -75,15 +77,79 @@ class View:
     teacher: str = "model"
 
 
+PROBE_BATCHES = 8    # a kind's probe times epochs of this many batches,
+PROBE_REPEATS = 3    # the fastest of this many runs
+
+
+@dataclass
+class TrainingKind:
+    """One kind of training the tally saw (its path through :func:`train_model`, noise, mask, teacher): its sample
+    passes, and ``probe``, which times this kind of training for real on a copy of the first such model."""
+
+    sample_passes: int
+    probe: Callable[[], float]
+
+
 @dataclass
 class TrainingTally:
     """What :func:`train_model` would have done inside :func:`tally_training`: calls, sample passes
-    (samples x epochs x views, each a forward and a backward pass) and teacher passes (samples: a distillation
-    teacher's logits are computed once per training)."""
+    (samples x epochs x views, each a forward and a backward pass), teacher passes (samples: a distillation
+    teacher's logits are computed once per training), and the sample passes of each kind of training, which
+    costs differ by (``kinds``: the clean module's own forward, or the flat-vector path of masks, per-step
+    weight functions such as QAT, and several views)."""
 
     calls: int = 0
     sample_passes: int = 0
     teacher_passes: int = 0
+    kinds: dict[str, TrainingKind] = dataclasses.field(default_factory=dict)
+
+
+def training_kind(weight_noise: WeightNoise | None, mask: torch.Tensor | None, distill: Distillation | None,
+                  views: Sequence[View] | Callable[[], Sequence[View]] | None, mask_update: MaskUpdate | None) -> str:
+    """A short name of what one step of :func:`train_model` runs with these arguments, e.g. ``"module"`` (clean or
+    straight-through noise: the module's own forward) or ``"vector: mask, QuantizationNoise, KD"``."""
+    if views is None and _runs_directly([View(mask, weight_noise)]):
+        path, parts = "module", [type(weight_noise).__name__] if weight_noise is not None else []
+    else:
+        path, parts = "vector", []
+        if views is not None:
+            parts.append("views (drawn per step)" if callable(views) else f"{len(list(views))} views")
+            noises = {type(v.noise).__name__ for v in ([] if callable(views) else views) if v.noise is not None}
+            parts += sorted(noises)
+        else:
+            parts += ["mask"] if mask is not None else []
+            parts += [type(weight_noise).__name__] if weight_noise is not None else []
+    parts += ["KD"] if distill is not None else []
+    parts += ["mask updates"] if mask_update is not None else []
+    return f"{path}: {', '.join(parts)}" if parts else path
+
+
+def training_probe(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: TrainSettings,
+                   device: torch.device, passes_per_sample: int = 1, **kwargs: Any) -> Callable[[], float]:
+    """A function that measures the seconds per sample pass of ``train_model(model, x, y, settings, ...,
+    **kwargs)`` on a copy of ``model`` (taken now) and the first ``PROBE_BATCHES`` batches: the fastest of
+    ``PROBE_REPEATS`` 2-epoch runs minus the fastest 1-epoch run (after a warm-up epoch), so that one-time work
+    (the optimizer, a teacher's logits) cancels and a busy machine's slow runs drop out; divided by
+    ``passes_per_sample`` (the views each sample is counted for)."""
+    clone = copy.deepcopy(model)
+    m = min(x.shape[0], PROBE_BATCHES * settings.batch_size)
+    xs, ys = x[:m], y[:m]
+
+    def probe() -> float:
+        def seconds(epochs: int) -> float:
+            g = torch.Generator(device=device).manual_seed(0)
+            t = time.perf_counter()
+            train_model(clone, xs, ys, settings.replace(epochs=epochs), g, **kwargs)
+            return time.perf_counter() - t
+
+        seconds(1)
+        one, two = math.inf, math.inf
+        for _ in range(PROBE_REPEATS):
+            one, two = min(one, seconds(1)), min(two, seconds(2))
+        per_epoch = two - one if two > one else two / 2      # a noisy clock: never below zero
+        return per_epoch / (m * passes_per_sample)
+
+    return probe
 
 
 _TALLY: TrainingTally | None = None
@@ -156,6 +222,13 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
         _TALLY.calls += 1
         _TALLY.sample_passes += x.shape[0] * settings.epochs * nviews
         _TALLY.teacher_passes += x.shape[0] if distill is not None else 0      # once: the logits are kept
+        kind = training_kind(weight_noise, mask, distill, views, mask_update)
+        seen = _TALLY.kinds.get(kind)
+        if seen is None:
+            seen = _TALLY.kinds[kind] = TrainingKind(0, training_probe(
+                model, x, y, settings, generator.device, nviews, weight_noise=weight_noise, mask=mask,
+                distill=distill, views=views, mask_update=mask_update))
+        seen.sample_passes += x.shape[0] * settings.epochs * nviews
         model.eval()
         return [0.0] * settings.epochs
     layout = ParamLayout.of(model)
