@@ -16,7 +16,8 @@ Figures (one torch thread; on CUDA, when present, the same code runs on the GPU)
 - peak resident memory of this process;
 - the projected sweep: 17 SNRs x 10 schemes x 32 draws x 3 seeds. The trainings (count and sample passes per
   scheme) and the deliveries come from a dry pass (``airnet.run.plan``) of that sweep on the built-in digits, the
-  same schemes, SNRs and seeds; the training epochs are then priced at ResNet-20's measured epoch time, the
+  same schemes, SNRs and seeds; each kind of training's epochs (clean, noise injection, masked with QAT or
+  channel noise, nested views) are then priced at ResNet-20's measured epoch time for that kind, the
   scoring at its measured per-draw time on 10,000 images, and the delivery scaled by the weight count
   (272,474 / 6,090). Measured parts are scaled from shorter runs (fewer steps, images, draws): the costs are linear
   in them. Rows add the changes one at a time: the measured scoring plan, ResNet-20's channels_last batches
@@ -95,6 +96,54 @@ def epoch_times(steps: int, device: torch.device, clean_only: bool = False) -> d
         t = min(_timed(lambda: train(steps)) for _ in range(2))
         out[label] = t / (BATCH * steps) * TRAIN_IMAGES
     return out
+
+
+def kind_epochs(device: torch.device) -> dict[str, float]:
+    """Seconds of one 50,000-image ResNet-20 epoch for the masked and multi-view kinds of training the paper sweep
+    runs (:func:`airnet.training.loop.training_probe`: the fastest 2-epoch minus the fastest 1-epoch run on 8
+    batches, the teacher's logits cancelled; a view counts as a pass): half the weights masked with QAT at 4 bits
+    and KD (the digital candidates), masked with channel noise by a transmission plan and KD (the analog pruned
+    fine-tunes), and 3 nested views with channel noise and KD (spectrum, on the flat-vector path; the layered
+    model's nested widths are priced at it)."""
+    from channels import make_channel
+    from airnet.delivery.plan import uniform_expansion_plan
+    from airnet.digital.quantization import QuantizationNoise
+    from airnet.training.loop import Distillation, TrainSettings, View, training_probe
+    from airnet.training.noise import ChannelNoise
+    from airnet.zoo.models import build_model
+    from airnet.zoo.params import ParamLayout
+
+    x, y = cifar_like(BATCH * 8)
+    x, y = x.to(device), y.to(device)
+    torch.manual_seed(0)
+    teacher = build_model("resnet20", (3, 32, 32), 10).to(device).eval()
+    model = build_model("resnet20", (3, 32, 32), 10).to(device)
+    layout = ParamLayout.of(model)
+    g = torch.Generator(device=device).manual_seed(0)
+    keep = torch.rand(layout.total, generator=g, device=device)
+    masks = [keep < share for share in (1.0, 0.5, 0.25)]
+    noise = ChannelNoise(make_channel("awgn"), 5.0, generator=g)
+    planned = ChannelNoise(make_channel("awgn"), 5.0, plan=uniform_expansion_plan(masks[1], 1), generator=g)
+    kd = Distillation(teacher, 4.0, 0.7)
+    settings = TrainSettings(1, BATCH, 1e-3, 0.0, "auto", 0, 1e-3)
+    probes = {
+        "mask, QAT 4 bits, KD": (1, dict(mask=masks[1], distill=kd,
+                                         weight_noise=QuantizationNoise(4, layout.layer_of().to(device), masks[1]))),
+        "mask, channel noise, KD": (1, dict(mask=masks[1], distill=kd, weight_noise=planned)),
+        "3 nested views, channel noise, KD": (3, dict(distill=kd, views=[View(m, noise) for m in masks]))}
+    return {name: training_probe(model, x, y, settings, device, views, **kw)() * TRAIN_IMAGES
+            for name, (views, kw) in probes.items()}
+
+
+def kind_epoch(kind: str, clean: float, noisy: float, vector: dict[str, float]) -> float:
+    """ResNet-20 epoch seconds for a kind of training named by :func:`airnet.training.loop.training_kind`."""
+    if "views" in kind:
+        return vector["3 nested views, channel noise, KD"]
+    if "QuantizationNoise" in kind:
+        return vector["mask, QAT 4 bits, KD"]
+    if "mask" in kind:
+        return vector["mask, channel noise, KD"]
+    return clean if kind == "module" else noisy
 
 
 def _timed(fn) -> float:
@@ -222,6 +271,7 @@ def run(quick: bool = False) -> list[Figure]:
     train_floor = layer_floor(probe, xb, backward=True) * TRAIN_IMAGES / BATCH
     score_floor = layer_floor(probe, xb, backward=False) / BATCH * DRAWS * TEST_IMAGES
     ep = epoch_times(3 if quick else 12, device)
+    vector = kind_epochs(device)
     g = torch.Generator(device=device).manual_seed(0)
     buf = torch.empty(n, device=device)
     randn = best_of(lambda: buf.normal_(generator=g)) * (TRAIN_IMAGES // BATCH)
@@ -237,6 +287,8 @@ def run(quick: bool = False) -> list[Figure]:
                     "target <= 1.2"),
              Figure("resnet20: noise injection (fresh) / clean epoch", ep["noise (fresh)"], ep["clean"], "s",
                     "clean", "")]
+    figs += [Figure(f"resnet20: one epoch, {name}", seconds, ep["clean"], "s", "clean epoch",
+                    "the projection prices these passes at it") for name, seconds in vector.items()]
     plan = sc["plan"]
     figs += [Figure(f"resnet20: scoring K=32 on 10k images, tuned ({plan.strategy}, batch {plan.batch_size})",
                     float(sc["tuned"]), score_floor, "s", "its layers alone, fwd", "kernel floor"),
@@ -261,36 +313,47 @@ def run(quick: bool = False) -> list[Figure]:
     draws, scored = sequential_draws(quick)
     points = sweep.todo * snr_scale
     deliver = sweep.deliver_s[0] * snr_scale * n / 6_090
-    # every epoch priced at the clean epoch (noise injection costs the same at this size), a distillation
-    # teacher's forward epoch at a third of it
-    epoch_h, before_h = ep["clean"] / 3600, ep_contiguous["clean"] / 3600
+    # each kind of training's passes at its ResNet-20 epoch (measured above), a distillation teacher's forward
+    # epoch at a third of the clean one; the contiguous rows scale them all by the contiguous clean epoch
+    def train_hours(passes_by_kind: dict[str, int], other: float, teacher: float, layout: float) -> float:
+        seconds = sum(n_ * kind_epoch(kind, ep["clean"], ep["noise (auto)"], vector)
+                      for kind, n_ in passes_by_kind.items())
+        seconds += (other + TEACHER_PASS_SHARE * teacher) * ep["clean"]
+        return seconds / digits_train * snr_scale * layout / 3600
+
+    def plan_hours(plan_: SweepPlan, layout: float) -> float:
+        kinds = {k: passes for k, (passes, _) in plan_.kinds.items()}
+        return train_hours(kinds, plan_.sample_passes - sum(kinds.values()), plan_.teacher_passes, layout)
+
+    now, before = 1.0, ep_contiguous["clean"] / ep["clean"]
     tuned = float(sc["tuned"])
     rows = [("before (d7d83ae rules: contiguous batches, batch-1024 scoring, every digital candidate fully "
-             "fine-tuned)", unscreened, float(sc_contiguous["old"]), 1.0, before_h),
-            ("scoring plan (item 2)", unscreened, float(sc_contiguous["tuned"]), 1.0, before_h),
-            ("+ channels_last batches (training and scoring)", unscreened, tuned, 1.0, epoch_h),
-            ("+ digital candidates screened (successive halving)", sweep, tuned, 1.0, epoch_h),
+             "fine-tuned)", unscreened, float(sc_contiguous["old"]), 1.0, before),
+            ("scoring plan (item 2)", unscreened, float(sc_contiguous["tuned"]), 1.0, before),
+            ("+ channels_last batches (training and scoring)", unscreened, tuned, 1.0, now),
+            ("+ digital candidates screened (successive halving)", sweep, tuned, 1.0, now),
             (f"+ sequential draws ({SEQUENTIAL_FIRST} first, doubled to half-width {SEQUENTIAL_HALF_WIDTH}, "
-             f"<= {DRAWS}; mean {draws['all']:.1f} per point on digits)", sweep, tuned, draws["all"] / DRAWS, epoch_h),
+             f"<= {DRAWS}; mean {draws['all']:.1f} per point on digits)", sweep, tuned, draws["all"] / DRAWS, now),
             (f"+ identical received models scored once (mean {scored['all']:.1f} scored per point on digits)", sweep,
-             tuned, scored["all"] / DRAWS, epoch_h),
+             tuned, scored["all"] / DRAWS, now),
             ("  the same with finalists: 1 (not the default: it agrees less often with the full search)", one_finalist,
-             tuned, scored["all"] / DRAWS, epoch_h)]
-    for label, plan_, score_s, draw_share, hours_per_epoch in rows:
+             tuned, scored["all"] / DRAWS, now)]
+    for label, plan_, score_s, draw_share, layout in rows:
         # quick: trainings grow with the SNRs (digital)
         epochs = plan_.priced_passes / digits_train * snr_scale
-        train_h = epochs * hours_per_epoch
+        train_h = plan_hours(plan_, layout)
         score_h = points * score_s * draw_share / 3600
         total = train_h + score_h + deliver / 3600
         figs.append(Figure(f"paper sweep projected, {label}: train {train_h:.0f} h + score {score_h:.0f} h + "
                            f"deliver {deliver / 3600:.1f} h (scaled from digits)", total, 100.0, "h", "100 CPU-hour goal",
                            f"{plan_.trainings * snr_scale:.0f} trainings, {epochs:.0f} epochs, {points:.0f} points"))
-    epochs = sweep.priced_passes / digits_train * snr_scale
+    all_h = plan_hours(sweep, now)
     for name, (calls, passes, teacher) in sweep.by_scheme.items():
         if calls:
+            split = sweep.scheme_kinds.get(name, {})
             figs.append(Figure(f"  training by scheme: {name} ({calls} trainings)",
-                               (passes + TEACHER_PASS_SHARE * teacher) / digits_train * snr_scale * epoch_h,
-                               epochs * epoch_h, "h", "all training", "share"))
+                               train_hours(split, passes - sum(split.values()), teacher, now), all_h, "h",
+                               "all training", "share"))
     for name, mean in draws.items():
         figs.append(Figure(f"  sequential draws per point on digits: {name} ({scored[name]:.1f} models scored)", mean,
                            DRAWS, "draws", f"{DRAWS} fixed", "share of the fixed draws"))

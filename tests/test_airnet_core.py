@@ -12,7 +12,7 @@ from airnet.delivery.evaluation import accuracy_of_vectors, accuracy_of_vectors_
 from airnet.zoo.models import build_model, num_parameters
 from airnet.training.noise import ChannelNoise
 from airnet.zoo.params import ParamLayout, load_vector, model_vector
-from airnet.training.loop import TrainSettings, train_model
+from airnet.training.loop import TrainSettings, View, train_model
 from conftest import train_settings
 from airnet.delivery.plan import TransmissionPlan
 from airnet.delivery.transmit import transmit_vector
@@ -124,7 +124,7 @@ def test_training_is_bit_identical_for_same_seed(digits):
 def test_in_place_noise_and_direct_clean_steps_equal_the_functional_path_bit_for_bit(digits, name, channel):
     # the fast paths (module called directly; straight-through noise added in place and undone) must give the
     # weights of the generic path: a functional call on the perturbed flat vector (forced by a noise without
-    # `perturbation`, and by an all-ones mask for clean training)
+    # `perturbation`, and by a view with an all-ones mask of its own for clean training)
     def train(noisy: bool, fast: bool) -> torch.Tensor:
         torch.manual_seed(0)
         m = build_model(name, digits.input_shape, 10)
@@ -133,14 +133,49 @@ def test_in_place_noise_and_direct_clean_steps_equal_the_functional_path_bit_for
         noise = ChannelNoise(make_channel(channel, **kwargs), 5.0, generator=g) if noisy else None
         if noise is not None and not fast:
             noise = (lambda f: (lambda w: f(w)))(noise)            # a plain callable: the generic path
-        ones = None if fast or noisy else torch.ones(ParamLayout.of(m).total, dtype=torch.bool)
+        ones = None if fast or noisy else [View(torch.ones(ParamLayout.of(m).total, dtype=torch.bool))]
         train_model(m, digits.x_train[:256], digits.y_train[:256], train_settings(epochs=2), g,
-                    weight_noise=noise, mask=ones)
+                    weight_noise=noise, views=ones)
         assert len({p.untyped_storage().data_ptr() for p in m.parameters()}) == len(list(m.parameters()))
         return model_vector(m)
 
     for noisy in (False, True):
         assert torch.equal(train(noisy, fast=True), train(noisy, fast=False)), noisy
+
+
+@pytest.mark.parametrize("name", ["cnn", "mlp"])
+def test_masked_training_on_the_module_path_equals_the_flat_vector_path_bit_for_bit(digits, name):
+    # a hard mask (pruned fine-tunes) with QAT, with channel noise by a transmission plan, or alone, distilled:
+    # the module's own forward on the already-masked parameters, its gradient masked, must give the weights, the
+    # zero signs and the losses of the flat-vector path (forced here by the same mask passed as an explicit view)
+    from airnet.delivery.plan import uniform_expansion_plan
+    from airnet.digital.quantization import QuantizationNoise
+    from airnet.training.loop import Distillation, training_kind
+    torch.manual_seed(0)
+    teacher = build_model(name, digits.input_shape, 10).eval()
+
+    def train(kind: str, flat_path: bool) -> tuple[torch.Tensor, list[float]]:
+        torch.manual_seed(1)
+        m = build_model(name, digits.input_shape, 10)
+        layout = ParamLayout.of(m)
+        g = torch.Generator().manual_seed(2)
+        mask = torch.rand(layout.total, generator=torch.Generator().manual_seed(3)) < 0.4
+        noise = {"mask": None, "qat": QuantizationNoise(3, layout.layer_of(), mask),
+                 "channel": ChannelNoise(make_channel("awgn"), 5.0, plan=uniform_expansion_plan(mask, 2),
+                                         generator=g)}[kind]
+        kd = Distillation(teacher, 4.0, 0.7)
+        kw = dict(views=[View(mask, noise)]) if flat_path else dict(weight_noise=noise)
+        path = training_kind(kw.get("weight_noise"), mask, kd, kw.get("views"), None).split(":")[0]
+        assert path == ("vector" if flat_path else "module")
+        losses = train_model(m, digits.x_train[:256], digits.y_train[:256],
+                             train_settings(epochs=2, batch_size=32, weight_decay=1e-4), g, mask=mask, distill=kd, **kw)
+        w = model_vector(m)
+        assert not bool(w[~mask].any())                      # pruned weights stay zero
+        return w.view(torch.int32), losses
+
+    for kind in ("mask", "qat", "channel"):
+        (a, la), (b, lb) = train(kind, flat_path=True), train(kind, flat_path=False)
+        assert torch.equal(a, b) and la == lb, kind          # int32 views: -0.0 and 0.0 count as different
 
 
 @pytest.mark.slow

@@ -117,7 +117,7 @@ def test_a_training_probe_prices_one_more_epoch_not_the_one_time_work(monkeypatc
 
 
 def test_the_plan_prices_each_kind_of_training_at_its_own_rate(monkeypatch, capsys):
-    # clean (the module's own forward) and pruned fine-tunes (mask, channel noise, KD: the flat-vector path)
+    # clean and pruned fine-tunes (mask, channel noise by a transmission plan, KD)
     # are timed apart; every sample pass belongs to one kind, and the estimate is their sum plus the teacher's share
     import airnet.run.plan as plan
     from airnet.run.sweep import SchemeRun
@@ -125,10 +125,14 @@ def test_the_plan_prices_each_kind_of_training_at_its_own_rate(monkeypatch, caps
     recipes, options = recipes_and_options()
     runs = [SchemeRun(name, name, options[name], name) for name in ("clean", "pruning_kd")]
     got = plan.plan_sweep(recipes.context, train_settings(epochs=2), runs, [5.0], [0.5], 2, seeds=(7,))
-    assert set(got.kinds) >= {"module", "vector: mask, ChannelNoise, KD"}
+    assert set(got.kinds) >= {"module", "module: mask, ChannelNoise, KD"}
     assert sum(p for p, _ in got.kinds.values()) == got.sample_passes > 0
     assert all(rate > 0 for _, rate in got.kinds.values())
     expected = (sum(p * r for p, r in got.kinds.values())
                 + plan.TEACHER_PASS_SHARE * got.teacher_passes * got.rates["train_s_per_sample"])
     assert abs(got.train_s - expected) < 1e-9 and got.teacher_passes > 0
-    assert "vector: mask, ChannelNoise, KD" in got.describe()
+    assert "module: mask, ChannelNoise, KD" in got.describe()
+    # the same passes split by the scheme that needs them first
+    assert {k: sum(split.get(k, 0) for split in got.scheme_kinds.values()) for k in got.kinds} == \
+        {k: p for k, (p, _) in got.kinds.items()}
+    assert sum(got.scheme_kinds["pruning_kd"].values()) == got.by_scheme["pruning_kd"][1]

@@ -77,11 +77,17 @@ class QuantizationNoise:
         self.num_layers = int(layer_of.max()) + 1 if layer_of.numel() else 0
 
     def __call__(self, w: torch.Tensor) -> torch.Tensor:
+        return w + self.perturbation(w)
+
+    def perturbation(self, w: torch.Tensor) -> torch.Tensor:
+        """The quantization error of w [n]: its quantized kept entries minus w (0 outside the mask), [n], no
+        gradient. Straight-through QAT adds it to the weights; the training loop may add it to the parameters in
+        place (same numbers)."""
         wd = w.detach()
         q = quantize(wd[self.mask], self.layer_of[self.mask], self.bits, self.num_layers)
         target = wd.clone()
         target[self.mask] = self.reconstruct(q).to(w.dtype)
-        return w + (target - wd)
+        return target - wd
 
     def reconstruct(self, q: Quantized) -> torch.Tensor:
         """The weights the receiver rebuilds from ``q`` (all its bits)."""

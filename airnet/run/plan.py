@@ -52,6 +52,8 @@ class SweepPlan:
     by_scheme: dict[str, tuple[int, int, int]]
     # kind of training (airnet.training.loop.training_kind) -> (sample passes, measured seconds per pass)
     kinds: dict[str, tuple[int, float]] = field(default_factory=dict)
+    # scheme -> kind -> sample passes (the by_scheme passes split by kind)
+    scheme_kinds: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def priced_passes(self) -> float:
@@ -117,6 +119,7 @@ def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Sche
     single: list[float] = []      # 1 draw again, then 1 + MARGINAL_DRAWS: their difference is the cost per draw
     batch: list[float] = []
     by_scheme: dict[str, tuple[int, int, int]] = {}
+    scheme_kinds: dict[str, dict[str, int]] = {}
     with tally_training() as tally:
         recipes: dict[int, Recipes] = {}
         built: dict[tuple[int, str, float], Scheme[Any]] = {}
@@ -131,6 +134,7 @@ def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Sche
                                                   budget_for(p.bandwidth_ratio, r.context))
             g = torch.Generator(device=context.device).manual_seed(0)
             before = (tally.calls, tally.sample_passes, tally.teacher_passes)
+            kinds_before = {k: v.sample_passes for k, v in tally.kinds.items()}
             for times, draws_now in ((first, 1), (single, 1), (batch, 1 + MARGINAL_DRAWS)):
                 t = time.perf_counter()
                 scheme.deliver(p.snr_db, draws_now, g, p.design_snr_db)
@@ -138,6 +142,10 @@ def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Sche
             calls, passes, teacher = by_scheme.get(p.run.name, (0, 0, 0))
             by_scheme[p.run.name] = (calls + tally.calls - before[0], passes + tally.sample_passes - before[1],
                                      teacher + tally.teacher_passes - before[2])
+            split = scheme_kinds.setdefault(p.run.name, {})
+            for k, v in tally.kinds.items():
+                if v.sample_passes > kinds_before.get(k, 0):
+                    split[k] = split.get(k, 0) + v.sample_passes - kinds_before.get(k, 0)
     rates = measure_rates(context, settings)
     kinds = {kind: (k.sample_passes, k.probe()) for kind, k in tally.kinds.items()}
     draws = (num_realizations, max(num_realizations, draws_until.max) if draws_until is not None else num_realizations)
@@ -150,7 +158,7 @@ def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Sche
     return SweepPlan(len(points), n, tally.calls, tally.sample_passes, tally.teacher_passes, draws,
                      score_s=(n * draws[0] * rates["score_s_per_draw"], n * draws[1] * rates["score_s_per_draw"]),
                      deliver_s=(n * (per_point + (draws[0] - 1) * per_draw), n * (per_point + (draws[1] - 1) * per_draw)),
-                     rates=rates, by_scheme=by_scheme, kinds=kinds)
+                     rates=rates, by_scheme=by_scheme, kinds=kinds, scheme_kinds=scheme_kinds)
 
 
 def measure_rates(context: Context, settings: TrainSettings) -> dict[str, float]:

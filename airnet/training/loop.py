@@ -94,9 +94,9 @@ class TrainingKind:
 class TrainingTally:
     """What :func:`train_model` would have done inside :func:`tally_training`: calls, sample passes
     (samples x epochs x views, each a forward and a backward pass), teacher passes (samples: a distillation
-    teacher's logits are computed once per training), and the sample passes of each kind of training, which
-    costs differ by (``kinds``: the clean module's own forward, or the flat-vector path of masks, per-step
-    weight functions such as QAT, and several views)."""
+    teacher's logits are computed once per training), and the sample passes of each kind of training
+    (``kinds``, by :func:`training_kind`: a mask, a per-step weight function such as QAT, or several views
+    cost more than a clean step, most on small models)."""
 
     calls: int = 0
     sample_passes: int = 0
@@ -106,10 +106,14 @@ class TrainingTally:
 
 def training_kind(weight_noise: WeightNoise | None, mask: torch.Tensor | None, distill: Distillation | None,
                   views: Sequence[View] | Callable[[], Sequence[View]] | None, mask_update: MaskUpdate | None) -> str:
-    """A short name of what one step of :func:`train_model` runs with these arguments, e.g. ``"module"`` (clean or
-    straight-through noise: the module's own forward) or ``"vector: mask, QuantizationNoise, KD"``."""
-    if views is None and _runs_directly([View(mask, weight_noise)]):
-        path, parts = "module", [type(weight_noise).__name__] if weight_noise is not None else []
+    """A short name of what one step of :func:`train_model` runs with these arguments: its path (``module``: the
+    module's own forward, for one view with straight-through noise or none and no mask but the hard one;
+    ``vector``: a functional call on the flat weight vector) and what it adds, e.g. ``"module"`` (clean),
+    ``"module: mask, QuantizationNoise, KD"`` (a QAT fine-tune) or ``"vector: 3 views, ChannelNoise, KD"``."""
+    if not callable(views) and _runs_directly([View(mask, weight_noise)] if views is None else views,
+                                              views is None, mask_update):
+        path, parts = "module", ["mask"] if mask is not None else []
+        parts += [type(weight_noise).__name__] if weight_noise is not None else []
     else:
         path, parts = "vector", []
         if views is not None:
@@ -270,7 +274,7 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
             xb, yb = as_model_input(model, x[idx]), y[idx]
             t_logits = None if teacher_logits is None else teacher_logits[idx]
             step_views = draw_views() if views is not None else [View(mask, weight_noise)]
-            direct = _runs_directly(step_views)
+            direct = _runs_directly(step_views, views is None, mask_update)
             noise = step_views[0].noise if direct else None
             if noise is not None:
                 flat = flat or _FlatParams(params)
@@ -295,6 +299,8 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
                 loss = loss / len(step_views)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
+                if direct and maskf is not None:     # the flat-vector path's gradient: d(w * mask)/dw = mask
+                    _apply_mask(model, maskf, grads=True)
             finally:
                 if flat is not None and noise is not None:   # the exact weights back before the optimizer step
                     flat.restore()
@@ -321,12 +327,17 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
     return history
 
 
-def _runs_directly(views: Sequence[View]) -> bool:
-    """One unmasked view, clean or with straight-through noise (``noise.perturbation``: no gradient), runs the module
-    itself: its perturbation is added to the parameters in place and undone exactly after the backward pass. Same
-    numbers as the functional call on a perturbed flat vector (same sums, same gradient), without its overhead."""
+def _runs_directly(views: Sequence[View], hard_mask: bool = False, mask_update: MaskUpdate | None = None) -> bool:
+    """One view, clean or with straight-through noise (``noise.perturbation``: no gradient), runs the module itself:
+    its perturbation is added to the parameters in place and undone exactly after the backward pass. Same numbers
+    as the functional call on a perturbed flat vector (same sums, same gradient), without its overhead.
+
+    A masked view runs so too when its mask is the hard mask (``hard_mask``: the default view of ``train_model``'s
+    ``mask``, applied to the parameters after every step) and no ``mask_update`` changes it: the masked parameters
+    are zero already, so ``w * mask`` is ``w`` bit for bit, and the gradient is masked as the flat path's is."""
     v = views[0]
-    return len(views) == 1 and v.mask is None and (v.noise is None or hasattr(v.noise, "perturbation"))
+    straight = v.noise is None or hasattr(v.noise, "perturbation")
+    return len(views) == 1 and straight and (v.mask is None or (hard_mask and mask_update is None))
 
 
 class _FlatParams:
@@ -374,10 +385,13 @@ def _view_weights(w: torch.Tensor, view: View) -> torch.Tensor:
     return wv if view.noise is None else view.noise(wv)
 
 
-def _apply_mask(model: nn.Module, maskf: torch.Tensor) -> None:
+def _apply_mask(model: nn.Module, maskf: torch.Tensor, grads: bool = False) -> None:
+    """Multiply every parameter (``grads``: its gradient) by its entries of the flat mask [n], in place."""
     with torch.no_grad():
         off = 0
         for p in model.parameters():
             n = p.numel()
-            p.mul_(maskf[off:off + n].view_as(p))
+            target = p.grad if grads else p
+            if target is not None:
+                target.mul_(maskf[off:off + n].view_as(p))
             off += n
