@@ -130,6 +130,8 @@ def kind_epochs(device: torch.device) -> dict[str, float]:
         "mask, QAT 4 bits, KD": (1, dict(mask=masks[1], distill=kd,
                                          weight_noise=QuantizationNoise(4, layout.layer_of().to(device), masks[1]))),
         "mask, channel noise, KD": (1, dict(mask=masks[1], distill=kd, weight_noise=planned)),
+        "mask, QAT 4 bits, KD, flat-vector path (before)": (1, dict(mask=masks[1], distill=kd, views=[View(
+            masks[1], QuantizationNoise(4, layout.layer_of().to(device), masks[1]))])),
         "3 nested views, channel noise, KD": (3, dict(distill=kd, views=[View(m, noise) for m in masks]))}
     return {name: training_probe(model, x, y, settings, device, views, **kw)() * TRAIN_IMAGES
             for name, (views, kw) in probes.items()}
