@@ -77,8 +77,8 @@ class View:
     teacher: str = "model"
 
 
-PROBE_BATCHES = 8    # a kind's probe times epochs of this many batches,
-PROBE_REPEATS = 3    # the fastest of this many runs
+PROBE_BATCHES = 8    # a kind's probe times epochs of this many batches
+PROBE_REPEATS = 3    # and keeps the fastest of this many runs
 
 
 @dataclass
@@ -110,19 +110,16 @@ def training_kind(weight_noise: WeightNoise | None, mask: torch.Tensor | None, d
     module's own forward, for one view with straight-through noise or none and no mask but the hard one;
     ``vector``: a functional call on the flat weight vector) and what it adds, e.g. ``"module"`` (clean),
     ``"module: mask, QuantizationNoise, KD"`` (a QAT fine-tune) or ``"vector: 3 views, ChannelNoise, KD"``."""
-    if not callable(views) and _runs_directly([View(mask, weight_noise)] if views is None else views,
-                                              views is None, mask_update):
-        path, parts = "module", ["mask"] if mask is not None else []
+    if views is None:
+        parts = ["mask"] if mask is not None else []
         parts += [type(weight_noise).__name__] if weight_noise is not None else []
+    elif callable(views):
+        parts = ["views (drawn per step)"]
     else:
-        path, parts = "vector", []
-        if views is not None:
-            parts.append("views (drawn per step)" if callable(views) else f"{len(list(views))} views")
-            noises = {type(v.noise).__name__ for v in ([] if callable(views) else views) if v.noise is not None}
-            parts += sorted(noises)
-        else:
-            parts += ["mask"] if mask is not None else []
-            parts += [type(weight_noise).__name__] if weight_noise is not None else []
+        parts = [f"{len(views)} views", *sorted({type(v.noise).__name__ for v in views if v.noise is not None})]
+    direct = not callable(views) and _runs_directly([View(mask, weight_noise)] if views is None else views,
+                                                    views is None, mask_update)
+    path = "module" if direct else "vector"
     parts += ["KD"] if distill is not None else []
     parts += ["mask updates"] if mask_update is not None else []
     return f"{path}: {', '.join(parts)}" if parts else path
