@@ -220,8 +220,9 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
         raise ValueError("mask_update needs the hard mask it updates: pass mask")
     if _TALLY is not None:
         nviews = 1 if views is None or callable(views) else max(1, len(list(views)))
+        passes = x.shape[0] * settings.epochs * nviews
         _TALLY.calls += 1
-        _TALLY.sample_passes += x.shape[0] * settings.epochs * nviews
+        _TALLY.sample_passes += passes
         _TALLY.teacher_passes += x.shape[0] if distill is not None else 0      # once: the logits are kept
         kind = training_kind(weight_noise, mask, distill, views, mask_update)
         seen = _TALLY.kinds.get(kind)
@@ -229,7 +230,7 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
             seen = _TALLY.kinds[kind] = TrainingKind(0, training_probe(
                 model, x, y, settings, generator.device, nviews, weight_noise=weight_noise, mask=mask,
                 distill=distill, views=views, mask_update=mask_update))
-        seen.sample_passes += x.shape[0] * settings.epochs * nviews
+        seen.sample_passes += passes
         model.eval()
         return [0.0] * settings.epochs
     layout = ParamLayout.of(model)
