@@ -18,6 +18,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from airnet.config.hashing import config_hash
 from airnet.config.options import OptionError
 from airnet.delivery.evaluation import effective_precision
 from airnet.run.plotting import plot_accuracy
@@ -37,9 +38,30 @@ def conf_dir() -> str:
 
 
 CONF_DIR = conf_dir()
+RUN_NAME_MAX = 120   # characters of a run folder's name: file systems allow 255 bytes per name
+
+
+def run_name(overrides: str) -> str:
+    """The run folder's name for Hydra's ``override_dirname``: ``default`` for none, else the overrides themselves,
+    or, when longer than :data:`RUN_NAME_MAX` (a list of 17 SNRs is), their first characters and a hash of the whole
+    (distinct overrides keep distinct folders).
+
+    >>> run_name("")
+    'default'
+    >>> len(run_name("experiment.snr_db=[" + ",".join(map(str, range(100))) + "]")) == RUN_NAME_MAX
+    True
+    """
+    if not overrides:
+        return "default"
+    if len(overrides) <= RUN_NAME_MAX:
+        return overrides
+    digest = config_hash(overrides)
+    return f"{overrides[:RUN_NAME_MAX - len(digest) - 1]}~{digest}"
+
+
 # run folders: outputs/<experiment>/default for the plain run, outputs/<experiment>/<overrides> otherwise, so a run
 # with overrides is never written inside the default run's folder
-OmegaConf.register_new_resolver("airnet.run_name", lambda overrides: overrides or "default", replace=True)
+OmegaConf.register_new_resolver("airnet.run_name", run_name, replace=True)
 XLABELS = {"snr_db": "SNR (dB)", "bandwidth_ratio": "bandwidth ratio (channel uses / full-model channel uses)"}
 
 

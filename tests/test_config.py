@@ -231,3 +231,11 @@ def test_variants_may_pin_their_design_snr_and_the_sweep_runs_them_only_there():
     assert Point(0, 20.0, 1.0, 5.0, runs["digital_amc_at_20"]).key()["design_snr_db"] == 20.0
     with pytest.raises(OptionError, match=r"scheme\.digital_amc_at_0\.design_snr_db must be a finite number"):
         pinned_design(compose("scheme.digital_amc_at_0.design_snr_db=high"), "digital_amc_at_0")
+
+
+def test_a_run_folder_name_is_capped_and_stays_distinct():
+    from experiments.sweep import RUN_NAME_MAX, run_name
+
+    assert run_name("") == "default" and run_name("model=mlp") == "model=mlp"
+    a, b = (run_name(f"experiment.snr_db=[{','.join(map(str, range(k, k + 60)))}]") for k in (0, 1))
+    assert len(a) == len(b) == RUN_NAME_MAX and a != b and a.startswith("experiment.snr_db=[0,1,2,")

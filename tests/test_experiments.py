@@ -133,3 +133,15 @@ def test_sweep_aliases_accept_every_flag_of_the_driver(tmp_path):
     job = run("experiments.bandwidth_sweep", "--cfg", "job")
     assert job.returncode == 0 and "name: bandwidth_sweep" in job.stdout
     assert run("experiments.snr_sweep", "--help").returncode == 0
+
+
+def test_a_run_with_many_overrides_gets_a_short_folder(tmp_path):
+    # Hydra names the folder after the overrides: 17 SNRs and 10 schemes once made a name over 255 bytes (OSError)
+    snrs = ",".join(str(-10 + 2.5 * i) for i in range(17))
+    cmd = [sys.executable, "-m", "experiments.sweep", f"experiment.snr_db=[{snrs}]", "experiment.schemes=[clean]",
+           "model=mlp", "side_info.mode=free", "plan=true", "progress=false", "cache_dir=null"]
+    r = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    (folder,) = (tmp_path / "outputs" / "snr_sweep").iterdir()
+    assert len(folder.name) == 120 and folder.name.startswith("experiment.schemes=[clean],experiment.snr_db=[-10.0,")
+    assert str(folder) in r.stdout                      # the plan names the folder the run would write
