@@ -352,3 +352,36 @@ def test_resnet_runs_channels_last_on_cpu_with_its_own_keys_and_the_same_predict
     resnet, _ = recipes_and_options("model=resnet20", "model.kwargs={width: 4, blocks: 1}")
     cnn, _ = recipes_and_options()
     assert resnet.key(label="x")["memory_format"] == "channels_last" and "memory_format" not in cnn.key(label="x")
+
+
+def test_a_teachers_logits_are_computed_once_per_teacher_data_and_batch_size(digits):
+    from airnet.training import loop
+    from airnet.training.loop import Distillation, teacher_logits, tally_training
+
+    teacher = build_model("cnn", digits.input_shape, 10)
+    x, y = digits.x_train[:200], digits.y_train[:200]
+    first = teacher_logits(teacher, x, 64)
+    with torch.no_grad():
+        direct = torch.cat([teacher.eval()(x[i:i + 64]) for i in range(0, 200, 64)])
+    assert torch.equal(first, direct) and teacher_logits(teacher, x, 64) is first            # kept
+    assert teacher_logits(teacher, x, 50) is not first                                       # other batches
+    assert teacher_logits(teacher, x.clone(), 64) is not first                               # other data
+    with torch.no_grad():
+        next(teacher.parameters()).add_(0.1)                                                 # changed teacher
+    assert not torch.equal(teacher_logits(teacher, x, 64), first)
+
+    def student() -> torch.Tensor:
+        torch.manual_seed(1)
+        m = build_model("cnn", digits.input_shape, 10)
+        train_model(m, x, y, train_settings(epochs=2, batch_size=32), torch.Generator().manual_seed(2),
+                    distill=Distillation(teacher, 4.0, 0.7))
+        return model_vector(m)
+
+    loop._LOGITS.clear()
+    cold = student()                          # computes the logits
+    assert torch.equal(student(), cold)       # the kept logits: the same training bit for bit
+    with tally_training() as tally:           # a dry run counts the teacher's passes as a real run spends them
+        for _ in range(3):
+            train_model(build_model("cnn", digits.input_shape, 10), x, y, train_settings(epochs=1, batch_size=32),
+                        torch.Generator().manual_seed(2), distill=Distillation(teacher, 4.0, 0.7))
+    assert (tally.calls, tally.teacher_passes) == (3, 200)

@@ -54,6 +54,8 @@ class SweepPlan:
     kinds: dict[str, tuple[int, float]] = field(default_factory=dict)
     # scheme -> kind -> sample passes (the by_scheme passes split by kind)
     scheme_kinds: dict[str, dict[str, int]] = field(default_factory=dict)
+    # the teacher passes if every distilling training computed its teacher's logits anew (before they were kept)
+    distilling_samples: int = 0
 
     @property
     def priced_passes(self) -> float:
@@ -158,7 +160,8 @@ def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Sche
     return SweepPlan(len(points), n, tally.calls, tally.sample_passes, tally.teacher_passes, draws,
                      score_s=(n * draws[0] * rates["score_s_per_draw"], n * draws[1] * rates["score_s_per_draw"]),
                      deliver_s=(n * (per_point + (draws[0] - 1) * per_draw), n * (per_point + (draws[1] - 1) * per_draw)),
-                     rates=rates, by_scheme=by_scheme, kinds=kinds, scheme_kinds=scheme_kinds)
+                     rates=rates, by_scheme=by_scheme, kinds=kinds, scheme_kinds=scheme_kinds,
+                     distilling_samples=tally.distilling_samples)
 
 
 def measure_rates(context: Context, settings: TrainSettings) -> dict[str, float]:

@@ -7,6 +7,7 @@ import dataclasses
 import math
 import time
 import typing
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Literal, Sequence
 
@@ -94,7 +95,7 @@ class TrainingKind:
 class TrainingTally:
     """What :func:`train_model` would have done inside :func:`tally_training`: calls, sample passes
     (samples x epochs x views, each a forward and a backward pass), teacher passes (samples: a distillation
-    teacher's logits are computed once per training), and the sample passes of each kind of training
+    teacher's logits are computed once per teacher, data and batch size, :func:`teacher_logits`), and the sample passes of each kind of training
     (``kinds``, by :func:`training_kind`: a mask, a per-step weight function such as QAT, or several views
     cost more than a clean step, most on small models)."""
 
@@ -102,6 +103,10 @@ class TrainingTally:
     sample_passes: int = 0
     teacher_passes: int = 0
     kinds: dict[str, TrainingKind] = dataclasses.field(default_factory=dict)
+    # samples of every distilling training: its teacher's passes if each computed the logits anew (the rule before)
+    distilling_samples: int = 0
+    # the (teacher, data, batch size) whose logits a real run would already hold (:func:`teacher_logits`)
+    teachers_seen: set[tuple[Any, ...]] = dataclasses.field(default_factory=set)
 
 
 def training_kind(weight_noise: WeightNoise | None, mask: torch.Tensor | None, distill: Distillation | None,
@@ -177,6 +182,48 @@ def flat_params(model: nn.Module) -> torch.Tensor:
     return torch.cat([p.reshape(-1) for p in model.parameters()])
 
 
+# a teacher's logits on a data set, per (teacher, data, batch size): the sweep distills one clean model into every
+# pruned, expanded, nested and digital candidate, over the same training set
+_LOGITS: "weakref.WeakKeyDictionary[nn.Module, dict[tuple[Any, ...], tuple[torch.Tensor, torch.Tensor]]]" = \
+    weakref.WeakKeyDictionary()
+
+
+def _logits_key(teacher: nn.Module, x: torch.Tensor, batch_size: int) -> tuple[Any, ...]:
+    """What a teacher's logits on ``x`` depend on: the teacher's tensors as they are now (an in-place update bumps
+    a tensor's version), the data's storage and version, the batch size (batches of other sizes may round
+    differently), the input layout and the grad-free eval mode they are computed in."""
+    state = tuple((t.data_ptr(), t._version) for t in [*teacher.parameters(), *teacher.buffers()])
+    return (id(teacher), state, x.data_ptr(), x._version, tuple(x.shape), x.dtype, x.device, int(batch_size))
+
+
+def teacher_logits(teacher: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """The logits of ``teacher`` (put in eval mode) on ``x``, in batches of ``batch_size``, computed once per
+    teacher, data and batch size and kept while the teacher lives: bit for bit those of computing them again.
+
+    Input
+    -----
+    teacher : nn.Module
+    x : [N, ...], float
+    batch_size : int
+
+    Output
+    ------
+    : [N, classes], float, no grad
+    """
+    teacher.eval()
+    held = _LOGITS.setdefault(teacher, {})
+    key = _logits_key(teacher, x, batch_size)
+    hit = held.get(key)
+    if hit is not None and hit[0] is x:
+        return hit[1]
+    with torch.no_grad():
+        logits = torch.cat([teacher(as_model_input(teacher, x[i:i + batch_size]))
+                            for i in range(0, x.shape[0], batch_size)])
+    held.clear()                                   # the teacher's older states or other data: not needed again
+    held[key] = (x, logits)
+    return logits
+
+
 def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: TrainSettings,
                 generator: torch.Generator, weight_noise: WeightNoise | None = None,
                 mask: torch.Tensor | None = None, distill: Distillation | None = None,
@@ -223,7 +270,10 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
         passes = x.shape[0] * settings.epochs * nviews
         _TALLY.calls += 1
         _TALLY.sample_passes += passes
-        _TALLY.teacher_passes += x.shape[0] if distill is not None else 0      # once: the logits are kept
+        _TALLY.distilling_samples += x.shape[0] if distill is not None else 0
+        if distill is not None and _logits_key(distill.teacher, x, settings.batch_size) not in _TALLY.teachers_seen:
+            _TALLY.teachers_seen.add(_logits_key(distill.teacher, x, settings.batch_size))
+            _TALLY.teacher_passes += x.shape[0]                                  # once: the logits are kept
         kind = training_kind(weight_noise, mask, distill, views, mask_update)
         seen = _TALLY.kinds.get(kind)
         if seen is None:
@@ -253,14 +303,7 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
     # foreach: one kernel per op over all tensors (the CPU default loops per tensor); identical numbers
     opt = torch.optim.Adam(params, lr=settings.lr, weight_decay=settings.weight_decay, foreach=True)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, settings.epochs))
-    teacher_logits = None
-    if distill is not None:
-        # the teacher is fixed and the data are too: its logits once, in the batch size of the steps, not per epoch
-        distill.teacher.eval()
-        with torch.no_grad():
-            teacher = distill.teacher
-            teacher_logits = torch.cat([teacher(as_model_input(teacher, x[i:i + settings.batch_size]))
-                                        for i in range(0, x.shape[0], settings.batch_size)])
+    t_all = None if distill is None else teacher_logits(distill.teacher, x, settings.batch_size)
     history: list[float] = []
     epochs = tqdm(range(settings.epochs), desc=desc, leave=False, disable=desc is None)
     for _ in epochs:
@@ -270,7 +313,7 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
         for i in range(0, x.shape[0], settings.batch_size):
             idx = perm[i:i + settings.batch_size]
             xb, yb = as_model_input(model, x[idx]), y[idx]
-            t_logits = None if teacher_logits is None else teacher_logits[idx]
+            t_logits = None if t_all is None else t_all[idx]
             step_views = draw_views() if views is not None else [View(mask, weight_noise)]
             direct = _runs_directly(step_views, views is None, mask_update)
             noise = step_views[0].noise if direct else None
