@@ -8,6 +8,7 @@ Writes ``results.csv`` (resumable) and ``accuracy_vs_<x>.{png,pdf}`` into the Hy
 """
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from pathlib import Path
@@ -162,6 +163,8 @@ def unknown_key(argv: list[str]) -> str | None:
     overrides = [a for a in argv if "=" in a and not a.startswith("-")]
     if not overrides or any(a in ("-m", "--multirun") or a.startswith(("--cfg", "--help", "-c")) for a in argv):
         return None
+    if all(_known_top_level(o.split("=", 1)[0]) for o in overrides):
+        return None             # e.g. the main job's experiment=snr_sweep: no composition needed (0.4 s)
     try:
         with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
             try:
@@ -184,6 +187,20 @@ def unknown_key(argv: list[str]) -> str | None:
     hint = f"; did you mean {parent + '.' if parent else ''}{close[0]}?" if close else ""
     where = f" ({parent} has: {', '.join(map(str, options))})" if options else ""
     return f"unknown option {key}{hint}{where}"
+
+
+def _known_top_level(key: str) -> bool:
+    """Whether ``key`` (an override's key, as typed) is a config group of ``conf/`` or a plain key of
+    ``sweep.yaml``: an override of it cannot name a missing option."""
+    if key != key.lstrip("+~") or "." in key or "/" in key:
+        return False
+    return (Path(CONF_DIR) / key).is_dir() or key in _top_level_keys()
+
+
+@functools.lru_cache(maxsize=1)
+def _top_level_keys() -> frozenset[str]:
+    raw = OmegaConf.load(Path(CONF_DIR) / "sweep.yaml")
+    return frozenset(str(k) for k in raw.keys() if k not in ("defaults", "hydra"))
 
 
 def cli() -> None:

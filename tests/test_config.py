@@ -239,3 +239,17 @@ def test_a_run_folder_name_is_capped_and_stays_distinct():
     assert run_name("") == "default" and run_name("model=mlp") == "model=mlp"
     a, b = (run_name(f"experiment.snr_db=[{','.join(map(str, range(k, k + 60)))}]") for k in (0, 1))
     assert len(a) == len(b) == RUN_NAME_MAX and a != b and a.startswith("experiment.snr_db=[0,1,2,")
+
+
+def test_the_misspelt_key_check_composes_only_for_keys_it_cannot_vouch_for(monkeypatch):
+    import hydra
+    from experiments import sweep
+
+    assert sweep.unknown_key(["cache_dri=x"]).startswith("unknown option cache_dri; did you mean cache_dir?")
+    assert sweep.unknown_key(["modle=mlp"]).startswith("unknown option modle; did you mean model?")
+
+    def no_compose(*a, **k):
+        raise AssertionError("composed")
+    monkeypatch.setattr(hydra, "compose", no_compose)
+    # config groups and sweep.yaml's own keys exist: the main job's experiment=snr_sweep costs no composition
+    assert sweep.unknown_key(["experiment=snr_sweep", "model=mlp", "cache_dir=x", "progress=false"]) is None
