@@ -1,5 +1,5 @@
-"""Whole jobs in subprocesses: the main job against its import floors (paired rounds), two jobs at once with all threads vs
-``threads=auto``, and a parallel (joblib) vs serial multirun."""
+"""Whole jobs in subprocesses: the main job against its import floors (paired rounds), two jobs at once with all
+threads vs ``threads=auto``, and a parallel (joblib) vs serial multirun."""
 from __future__ import annotations
 
 import os

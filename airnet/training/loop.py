@@ -95,9 +95,9 @@ class TrainingKind:
 class TrainingTally:
     """What :func:`train_model` would have done inside :func:`tally_training`: calls, sample passes
     (samples x epochs x views, each a forward and a backward pass), teacher passes (samples: a distillation
-    teacher's logits are computed once per teacher, data and batch size, :func:`teacher_logits`), and the sample passes of each kind of training
-    (``kinds``, by :func:`training_kind`: a mask, a per-step weight function such as QAT, or several views
-    cost more than a clean step, most on small models)."""
+    teacher's logits are computed once per teacher, data and batch size, :func:`teacher_logits`), and the sample
+    passes of each kind of training (``kinds``, by :func:`training_kind`: a mask, a per-step weight function such
+    as QAT, or several views cost more than a clean step, most on small models)."""
 
     calls: int = 0
     sample_passes: int = 0
@@ -189,9 +189,10 @@ _LOGITS: "weakref.WeakKeyDictionary[nn.Module, dict[tuple[Any, ...], tuple[torch
 
 
 def _logits_key(teacher: nn.Module, x: torch.Tensor, batch_size: int) -> tuple[Any, ...]:
-    """What a teacher's logits on ``x`` depend on: the teacher's tensors as they are now (an in-place update bumps
-    a tensor's version), the data's storage and version, the batch size (batches of other sizes may round
-    differently), the input layout and the grad-free eval mode they are computed in."""
+    """What a teacher's logits on ``x`` depend on besides the fixed way :func:`teacher_logits` computes them (eval
+    mode, no grad, the teacher's input layout): the teacher's tensors as they are now (an in-place update bumps a
+    tensor's version), the data's storage, version, shape, dtype and device, and the batch size (batches of other
+    sizes may round differently)."""
     state = tuple((t.data_ptr(), t._version) for t in [*teacher.parameters(), *teacher.buffers()])
     return (id(teacher), state, x.data_ptr(), x._version, tuple(x.shape), x.dtype, x.device, int(batch_size))
 
@@ -270,10 +271,12 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
         passes = x.shape[0] * settings.epochs * nviews
         _TALLY.calls += 1
         _TALLY.sample_passes += passes
-        _TALLY.distilling_samples += x.shape[0] if distill is not None else 0
-        if distill is not None and _logits_key(distill.teacher, x, settings.batch_size) not in _TALLY.teachers_seen:
-            _TALLY.teachers_seen.add(_logits_key(distill.teacher, x, settings.batch_size))
-            _TALLY.teacher_passes += x.shape[0]                                  # once: the logits are kept
+        if distill is not None:
+            _TALLY.distilling_samples += x.shape[0]
+            held = _logits_key(distill.teacher, x, settings.batch_size)
+            if held not in _TALLY.teachers_seen:                      # once per teacher and data: the logits are kept
+                _TALLY.teachers_seen.add(held)
+                _TALLY.teacher_passes += x.shape[0]
         kind = training_kind(weight_noise, mask, distill, views, mask_update)
         seen = _TALLY.kinds.get(kind)
         if seen is None:
