@@ -323,10 +323,11 @@ def run(quick: bool = False) -> list[Figure]:
         seconds += (other + TEACHER_PASS_SHARE * teacher) * ep["clean"]
         return seconds / digits_train * snr_scale * layout / 3600
 
-    def plan_hours(plan_: SweepPlan, layout: float, teacher_once: bool = True) -> float:
+    def plan_hours(plan_: SweepPlan, layout: float, teacher: int | None = None) -> float:
+        """Training hours of ``plan_``, its teacher passes counted as ``teacher`` (default: the plan's own)."""
         kinds = {k: passes for k, (passes, _) in plan_.kinds.items()}
-        teacher = plan_.teacher_passes if teacher_once else plan_.distilling_samples
-        return train_hours(kinds, plan_.sample_passes - sum(kinds.values()), teacher, layout)
+        return train_hours(kinds, plan_.sample_passes - sum(kinds.values()),
+                           plan_.teacher_passes if teacher is None else teacher, layout)
 
     now, before = 1.0, ep_contiguous["clean"] / ep["clean"]
     tuned = float(sc["tuned"])
@@ -349,7 +350,7 @@ def run(quick: bool = False) -> list[Figure]:
         # quick: trainings grow with the SNRs (digital)
         teacher = plan_.teacher_passes if teacher_once else plan_.distilling_samples
         epochs = (plan_.sample_passes + TEACHER_PASS_SHARE * teacher) / digits_train * snr_scale
-        train_h = plan_hours(plan_, layout, teacher_once)
+        train_h = plan_hours(plan_, layout, teacher)
         score_h = points * score_s * draw_share / 3600
         total = train_h + score_h + deliver / 3600
         figs.append(Figure(f"paper sweep projected, {label}: train {train_h:.0f} h + score {score_h:.0f} h + "
