@@ -70,6 +70,37 @@ def test_unit_groups_of_conv_nets_keep_every_layer_connected(name, shape):
     assert groups.code_bits(kept) <= groups.num_units + 2 * len(groups.units_per_layer)
 
 
+def _greedy_reference(groups, w, keep):
+    """The structured selection written plainly, unit by unit (the rule :meth:`UnitGroups.select` vectorizes)."""
+    owners, U = groups.owners, groups.num_units
+    sq = w.double().pow(2)
+    owned = [torch.nonzero((owners == u).any(dim=1)).flatten() for u in range(U)]
+    score = [float(sq[o].mean()) if o.numel() else 0.0 for o in owned]
+    first = torch.cumsum(torch.tensor((0,) + groups.units_per_layer), 0).tolist()
+    best = [max(range(a, b), key=lambda u: score[u]) for a, b in zip(first[:-1], first[1:]) if b > a]
+    order = sorted(range(U), key=lambda u: -score[u])
+    kept, room = set(), keep - int((owners < 0).all(dim=1).sum())
+    for u in best + order:
+        if u in kept:
+            continue
+        cost = sum(1 for i in owned[u].tolist() if all(o < 0 or o == u or o in kept for o in owners[i].tolist()))
+        if cost <= room:
+            kept.add(u)
+            room -= cost
+    return groups.mask(torch.tensor([u in kept for u in range(U)]))
+
+
+@pytest.mark.parametrize("name,shape", [("mlp", (1, 8, 8)), ("cnn", (1, 8, 8))])
+def test_structured_selection_equals_the_plain_greedy_rule(name, shape):
+    torch.manual_seed(1)
+    model = build_model(name, shape, 10)
+    groups = UnitGroups.of(model)
+    w = model_vector(model) * (torch.rand(groups.owners.shape[0]) > 0.2)      # some dead weights: ties at 0
+    free = int((groups.owners < 0).all(dim=1).sum())
+    for keep in [free, *(free + (w.numel() - free) * k // 7 for k in range(1, 8))]:
+        assert torch.equal(groups.select(w, keep), _greedy_reference(groups, w, keep)), keep
+
+
 @pytest.fixture(scope="module")
 def counted(digits):
     from conftest import recipes_and_options

@@ -8,7 +8,9 @@ always kept. The receiver needs one bit per unit, coded per layer with :mod:`air
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -90,6 +92,21 @@ class UnitGroups:
         """Side information of a unit mask: per-layer bitmap or run-length code."""
         return code_length(keep_units, self.units_per_layer)
 
+    @cached_property
+    def _pairs(self) -> tuple[torch.Tensor, np.ndarray, np.ndarray, torch.Tensor]:
+        """The (unit, entry) ownership pairs, grouped by unit: entry [P] long, the entry's other owner [P] (-1:
+        none) and each unit's slice [U + 1] of them as offsets, and the pairs per unit [U]. Built once: every
+        size search of a candidate calls :meth:`select` many times with the same groups."""
+        has = self.owners >= 0
+        unit = torch.cat([self.owners[has[:, c], c] for c in (0, 1)])
+        entry = torch.cat([torch.nonzero(has[:, c]).flatten() for c in (0, 1)])
+        by_unit = torch.argsort(unit, stable=True)
+        unit, entry = unit[by_unit], entry[by_unit]
+        other = torch.where(self.owners[entry, 0] == unit, self.owners[entry, 1], self.owners[entry, 0])
+        counts = torch.bincount(unit, minlength=self.num_units)
+        offsets = torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(counts, 0)])
+        return entry, other.numpy(), offsets.numpy(), counts
+
     def select(self, w: torch.Tensor, keep: int) -> torch.Tensor:
         """Weight mask [n] of at most ``keep`` weights: unowned entries, then units by mean squared weight.
 
@@ -100,31 +117,24 @@ class UnitGroups:
         if keep < free:
             raise ValueError(f"a budget of {keep} weights cannot hold the {free} weights outside prunable units")
         U = self.num_units
-        sq = w.detach().double().pow(2)
-        owned: list[list[int]] = [[] for _ in range(U)]
-        for col in (0, 1):
-            has = self.owners[:, col] >= 0
-            idx = torch.nonzero(has).flatten()
-            for u, i in zip(self.owners[has, col].tolist(), idx.tolist()):
-                owned[u].append(i)
-        owned_t = [torch.tensor(o, dtype=torch.long) for o in owned]
-        other = [torch.where(self.owners[o, 0] == u, self.owners[o, 1], self.owners[o, 0]) for u, o in
-                 enumerate(owned_t)]
-        score = torch.tensor([float(sq[o].mean()) if o.numel() else 0.0 for o in owned_t], dtype=torch.float64)
+        entry, other, offsets, counts = self._pairs
+        sq = w.detach().double().pow(2)[entry]
+        total = torch.zeros(U, dtype=torch.float64).index_add_(0, torch.repeat_interleave(counts), sq)
+        score = torch.where(counts > 0, total / counts.clamp(min=1), 0.0)
         order = torch.argsort(score, descending=True, stable=True).tolist()
         first = torch.cumsum(torch.tensor((0,) + self.units_per_layer), 0).tolist()
-        best = [max(range(a, b), key=lambda u: float(score[u])) for a, b in zip(first[:-1], first[1:]) if b > a]
-        kept = torch.zeros(U + 1, dtype=torch.bool)
-        kept[-1] = True
+        best = [a + int(torch.argmax(score[a:b])) for a, b in zip(first[:-1], first[1:]) if b > a]
+        kept = np.zeros(U + 1, dtype=bool)
+        kept[-1] = True                       # index -1: "no other owner", always there
         room = keep - free
         for u in best + order:
             if kept[u]:
                 continue
-            cost = int(kept[other[u]].sum())
+            cost = int(np.count_nonzero(kept[other[offsets[u]:offsets[u + 1]]]))
             if cost <= room:
                 kept[u] = True
                 room -= cost
-        return self.mask(kept[:-1])
+        return self.mask(torch.from_numpy(kept[:-1]))
 
 
 class StructuredPruner:
