@@ -1,6 +1,7 @@
 """Every command in the README's code blocks is a working example: each runs through the same Hydra entry (reduced
-epochs, draws, seeds and SNR grid: its lowest and highest point), and at the highest SNR the best analog scheme
-is at least chance + 0.3 and no scheme is degenerate. The plug-in recipe runs from the README's own code.
+epochs, draws, seeds and grid: the plotted axis at its lowest and highest point, the other at its highest), and at
+the highest SNR the best analog scheme is at least chance + 0.3 and no scheme is degenerate. The plug-in recipe
+runs from the README's own code.
 
 Local data sets (``data.root=...``) run on small files written here in their formats (random images: the check is
 that every scheme delivers, not the accuracy).
@@ -91,9 +92,15 @@ def _fake_local_data(args, tmp_path):
 
 
 def _reduced_grid(args):
+    """The plotted axis at its lowest and highest value, the other axis at its highest (the checked point), and
+    the first seed."""
     from experiments.config import experiment_options
     exp = experiment_options(compose(*args))
-    return [f"experiment.snr_db=[{min(exp.snr_db)},{max(exp.snr_db)}]", f"experiment.seeds=[{exp.seeds[0]}]"]
+    snrs, ratios = [min(exp.snr_db), max(exp.snr_db)], [max(exp.bandwidth_ratio)]
+    if exp.x == "bandwidth_ratio":
+        snrs, ratios = snrs[1:], [min(exp.bandwidth_ratio), *ratios]
+    return [f"experiment.snr_db=[{','.join(map(str, snrs))}]",
+            f"experiment.bandwidth_ratio=[{','.join(map(str, ratios))}]", f"experiment.seeds=[{exp.seeds[0]}]"]
 
 
 def test_the_readme_has_the_commands_this_file_runs():
@@ -118,7 +125,8 @@ def test_readme_sweep_command_delivers(module, args, tmp_path, monkeypatch, caps
     args, local_data = _fake_local_data(args, tmp_path)
     for i, run in enumerate(_expand(args)):
         grid = _reduced_grid(run)                    # replaces the command's own axis and seeds (same keys)
-        run = [a for a in run if not a.startswith(("experiment.snr_db=", "experiment.seeds="))]
+        run = [a for a in run if not a.startswith(("experiment.snr_db=", "experiment.bandwidth_ratio=",
+                                                   "experiment.seeds="))]
         rows = main(compose(*run, *REDUCED, *grid, f"cache_dir={tmp_path}/cache"), tmp_path / f"out{i}")
         if "plan=true" in run:                       # the dry run: a plan printed, no rows
             assert rows == [] and "estimated time on this machine:" in capsys.readouterr().out
