@@ -259,6 +259,8 @@ class OFDMChannel(Channel):
 def _ofdm_generator(channel: OFDMChannel, slots: int, device: str):
     """Sionna's GenerateOFDMChannel for ``slots`` consecutive slots of ``channel`` on ``device`` (unnormalized:
     the 38.901 profiles have unit mean power, so slots keep their fading)."""
+    from .sionna_import import phy
+    phy()      # Sionna without its import-time torch.compile
     from sionna.phy.channel import GenerateOFDMChannel
     from sionna.phy.ofdm import ResourceGrid
 
@@ -276,6 +278,8 @@ class TDLChannel(OFDMChannel):
     name = "tdl"
 
     def build_model(self, device):
+        from .sionna_import import phy
+        phy()      # Sionna without its import-time torch.compile
         from sionna.phy.channel.tr38901 import TDL
 
         seeded = type("SeededTDL", (TDL,), {"torch_rng": property(lambda m: m._airnet_rng.gen)})
@@ -314,6 +318,8 @@ class CDLChannel(OFDMChannel):
         self.direction = direction
 
     def build_model(self, device):
+        from .sionna_import import phy
+        phy()      # Sionna without its import-time torch.compile
         from sionna.phy.channel.tr38901 import CDL, PanelArray
         from sionna.phy.channel.tr38901.channel_coefficients import ChannelCoefficientsGenerator
 

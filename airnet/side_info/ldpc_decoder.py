@@ -11,6 +11,10 @@ import inspect
 import logging
 
 import torch
+
+from channels.sionna_import import phy
+
+phy()      # Sionna without its import-time torch.compile (before any sionna import)
 from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
 
 log = logging.getLogger("airnet")

@@ -14,6 +14,10 @@ import logging
 from functools import lru_cache
 
 import torch
+
+from channels.sionna_import import phy
+
+phy()      # Sionna without its import-time torch.compile (before any sionna import)
 from sionna.phy.fec.polar import Polar5GDecoder, Polar5GEncoder
 from sionna.phy.fec.polar.decoding import PolarSCLDecoder
 

@@ -54,6 +54,8 @@ class MCS:
 @lru_cache(maxsize=None)
 def nr_mcs_table() -> tuple[MCS, ...]:
     """38.214 table 5.1.3.1-2 (PDSCH, up to 256-QAM), indices 0..27, from Sionna's implementation."""
+    from channels.sionna_import import phy
+    phy()      # Sionna without its import-time torch.compile
     from sionna.phy.nr.utils import decode_mcs_index
 
     out = []
@@ -334,6 +336,8 @@ class _Codec:
     of more than 3,840 bits, which need BG1) repeat that mother code cyclically."""
 
     def __init__(self, k: int, n: int, m: int, num_iter: int, early_stop: bool, device: str = "cpu") -> None:
+        from channels.sionna_import import phy
+        phy()      # Sionna without its import-time torch.compile
         from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
 
         from airnet.side_info.ldpc_decoder import EarlyStopLDPC5GDecoder
@@ -364,6 +368,8 @@ class _Modem:
     """QAM mapping of coded blocks onto one channel realization per row, repeated, and the combined LLRs back."""
 
     def __init__(self, m: int, device: str = "cpu") -> None:
+        from channels.sionna_import import phy
+        phy()      # Sionna without its import-time torch.compile
         from sionna.phy.mapping import Demapper, Mapper
 
         self.mapper = Mapper("qam", m, device=device)
@@ -519,6 +525,8 @@ class PolarTransport:
 
 class _PolarCodec:
     def __init__(self, k: int, n: int, list_size: int, device: str = "cpu") -> None:
+        from channels.sionna_import import phy
+        phy()      # Sionna without its import-time torch.compile
         from sionna.phy.fec.polar import Polar5GEncoder
 
         from airnet.side_info.polar_decoder import polar_5g_decoder
