@@ -39,10 +39,11 @@ def _imports(code: str) -> Callable[[], subprocess.Popen]:
 
 
 # the import floor, and what the main job itself must import before any work: torch._dynamo (every
-# torch.optim optimizer imports it), the driver, and Sionna's 5G codes for the side-information chain (sionna.phy
-# imports torch._dynamo too, through torch.compile at class definition, and brings matplotlib and SciPy)
+# torch.optim optimizer imports it), the driver, and Sionna's 5G codes for the side-information chain, imported
+# as the job imports them (channels.sionna_import: without the compiler; sionna.phy brings matplotlib and SciPy)
 FLOOR = "import torch, hydra, sionna"
-OWN_FLOOR = "import torch, torch._dynamo, experiments.sweep, sionna.phy.fec.ldpc"
+OWN_FLOOR = ("import torch, torch._dynamo, experiments.sweep; from channels.sionna_import import phy; phy(); "
+             "import sionna.phy.fec.ldpc")
 
 
 def main_job_rounds(tmp: Path, rounds: int) -> dict[str, list[float]]:
