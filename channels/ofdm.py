@@ -260,7 +260,7 @@ def _ofdm_generator(channel: OFDMChannel, slots: int, device: str):
     """Sionna's GenerateOFDMChannel for ``slots`` consecutive slots of ``channel`` on ``device`` (unnormalized:
     the 38.901 profiles have unit mean power, so slots keep their fading)."""
     from .sionna_import import phy
-    phy()      # Sionna without its import-time torch.compile
+    phy()
     from sionna.phy.channel import GenerateOFDMChannel
     from sionna.phy.ofdm import ResourceGrid
 
@@ -279,7 +279,7 @@ class TDLChannel(OFDMChannel):
 
     def build_model(self, device):
         from .sionna_import import phy
-        phy()      # Sionna without its import-time torch.compile
+        phy()
         from sionna.phy.channel.tr38901 import TDL
 
         seeded = type("SeededTDL", (TDL,), {"torch_rng": property(lambda m: m._airnet_rng.gen)})
@@ -319,7 +319,7 @@ class CDLChannel(OFDMChannel):
 
     def build_model(self, device):
         from .sionna_import import phy
-        phy()      # Sionna without its import-time torch.compile
+        phy()
         from sionna.phy.channel.tr38901 import CDL, PanelArray
         from sionna.phy.channel.tr38901.channel_coefficients import ChannelCoefficientsGenerator
 

@@ -14,7 +14,7 @@ import torch
 
 from channels.sionna_import import phy
 
-phy()      # Sionna without its import-time torch.compile (before any sionna import)
+phy()      # before any sionna import: Sionna without its import-time compiler
 from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
 
 log = logging.getLogger("airnet")

@@ -17,7 +17,7 @@ import torch
 
 from channels.sionna_import import phy
 
-phy()      # Sionna without its import-time torch.compile (before any sionna import)
+phy()      # before any sionna import: Sionna without its import-time compiler
 from sionna.phy.fec.polar import Polar5GDecoder, Polar5GEncoder
 from sionna.phy.fec.polar.decoding import PolarSCLDecoder
 

@@ -55,7 +55,7 @@ class MCS:
 def nr_mcs_table() -> tuple[MCS, ...]:
     """38.214 table 5.1.3.1-2 (PDSCH, up to 256-QAM), indices 0..27, from Sionna's implementation."""
     from channels.sionna_import import phy
-    phy()      # Sionna without its import-time torch.compile
+    phy()
     from sionna.phy.nr.utils import decode_mcs_index
 
     out = []
@@ -337,7 +337,7 @@ class _Codec:
 
     def __init__(self, k: int, n: int, m: int, num_iter: int, early_stop: bool, device: str = "cpu") -> None:
         from channels.sionna_import import phy
-        phy()      # Sionna without its import-time torch.compile
+        phy()
         from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
 
         from airnet.side_info.ldpc_decoder import EarlyStopLDPC5GDecoder
@@ -369,7 +369,7 @@ class _Modem:
 
     def __init__(self, m: int, device: str = "cpu") -> None:
         from channels.sionna_import import phy
-        phy()      # Sionna without its import-time torch.compile
+        phy()
         from sionna.phy.mapping import Demapper, Mapper
 
         self.mapper = Mapper("qam", m, device=device)
@@ -526,7 +526,7 @@ class PolarTransport:
 class _PolarCodec:
     def __init__(self, k: int, n: int, list_size: int, device: str = "cpu") -> None:
         from channels.sionna_import import phy
-        phy()      # Sionna without its import-time torch.compile
+        phy()
         from sionna.phy.fec.polar import Polar5GEncoder
 
         from airnet.side_info.polar_decoder import polar_5g_decoder

@@ -93,10 +93,10 @@ class UnitGroups:
         return code_length(keep_units, self.units_per_layer)
 
     @cached_property
-    def _pairs(self) -> tuple[torch.Tensor, np.ndarray, np.ndarray, torch.Tensor]:
-        """The (unit, entry) ownership pairs, grouped by unit: entry [P] long, the entry's other owner [P] (-1:
-        none) and each unit's slice [U + 1] of them as offsets, and the pairs per unit [U]. Built once: every
-        size search of a candidate calls :meth:`select` many times with the same groups."""
+    def _pairs(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray, np.ndarray]:
+        """The (unit, entry) ownership pairs, grouped by unit: entry [P] and unit [P] long, the pairs per unit [U],
+        the entry's other owner [P] (-1: none) and each unit's slice of the pairs as offsets [U + 1]. Built once:
+        every size search of a candidate calls :meth:`select` many times with the same groups."""
         has = self.owners >= 0
         unit = torch.cat([self.owners[has[:, c], c] for c in (0, 1)])
         entry = torch.cat([torch.nonzero(has[:, c]).flatten() for c in (0, 1)])
@@ -105,7 +105,7 @@ class UnitGroups:
         other = torch.where(self.owners[entry, 0] == unit, self.owners[entry, 1], self.owners[entry, 0])
         counts = torch.bincount(unit, minlength=self.num_units)
         offsets = torch.cat([torch.zeros(1, dtype=torch.long), torch.cumsum(counts, 0)])
-        return entry, other.numpy(), offsets.numpy(), counts
+        return entry, unit, counts, other.numpy(), offsets.numpy()
 
     def select(self, w: torch.Tensor, keep: int) -> torch.Tensor:
         """Weight mask [n] of at most ``keep`` weights: unowned entries, then units by mean squared weight.
@@ -117,9 +117,9 @@ class UnitGroups:
         if keep < free:
             raise ValueError(f"a budget of {keep} weights cannot hold the {free} weights outside prunable units")
         U = self.num_units
-        entry, other, offsets, counts = self._pairs
+        entry, unit, counts, other, offsets = self._pairs
         sq = w.detach().double().pow(2)[entry]
-        total = torch.zeros(U, dtype=torch.float64).index_add_(0, torch.repeat_interleave(counts), sq)
+        total = torch.zeros(U, dtype=torch.float64).index_add_(0, unit, sq)
         score = torch.where(counts > 0, total / counts.clamp(min=1), 0.0)
         order = torch.argsort(score, descending=True, stable=True).tolist()
         first = torch.cumsum(torch.tensor((0,) + self.units_per_layer), 0).tolist()
