@@ -253,3 +253,7 @@ def test_the_misspelt_key_check_composes_only_for_keys_it_cannot_vouch_for(monke
     monkeypatch.setattr(hydra, "compose", no_compose)
     # config groups and sweep.yaml's own keys exist: the main job's experiment=snr_sweep costs no composition
     assert sweep.unknown_key(["experiment=snr_sweep", "model=mlp", "cache_dir=x", "progress=false"]) is None
+    # and so do Hydra's own keys (its schema): a job run into a chosen folder
+    assert sweep.unknown_key(["hydra.run.dir=out/x", "hydra.job.chdir=false", "cache_dir=x"]) is None
+    monkeypatch.undo()
+    assert sweep.unknown_key(["hydra.run.dirr=out/x"]) == "unknown option hydra.run.dirr"

@@ -1,0 +1,103 @@
+"""The training loop's optimizer: ``torch.optim.Adam``, without importing PyTorch's compiler when none runs.
+
+Every ``torch.optim`` optimizer imports ``torch._dynamo`` on its first use: 1.2-1.5 s on a CPU, about the time of
+``import torch`` itself, and most of what a short job spends beyond its imports. Two wrappers do it, and outside
+a compiled region neither changes what runs:
+
+* ``step`` is wrapped by ``_use_grad_for_differentiable``, which imports the compiler to insert graph breaks and
+  sets the grad mode to ``defaults["differentiable"]`` (off here).
+* ``zero_grad``, ``add_param_group``, ``state_dict``, ``load_state_dict`` and the functional ``adam`` update are
+  wrapped by ``torch._disable_dynamo``, which imports the compiler on the first call to build
+  ``torch._dynamo.disable(fn)`` and keeps it as ``fn.__dynamo_disable``. Disabling changes nothing while no
+  compiler is loaded (nothing can be compiling).
+
+:class:`Adam` runs its step as ``_use_grad`` would, without the import, while ``torch._dynamo`` is not in
+``sys.modules``, and through torch's own wrapper once it is; and :func:`defer_compiler` gives those functions a
+``__dynamo_disable`` that calls ``fn`` as it is while no compiler is loaded and builds the real
+``torch._dynamo.disable(fn)`` (keeping it in its place) once one is; a tracing compiler skips it as a disabled
+function (``_torchdynamo_disable``). The update itself is torch's (the same numbers, tested). Where torch's
+internals differ from these (another version), nothing is changed and the compiler is imported as before.
+"""
+from __future__ import annotations
+
+import inspect
+import sys
+from typing import Any, Callable
+
+import torch
+from torch.optim.optimizer import Optimizer
+
+# the code object of the function torch._disable_dynamo returns (it closes over fn and recursive)
+_LAZY_DISABLE = torch._disable_dynamo(lambda: None).__code__
+_ADAM_STEP: Callable[..., Any] = inspect.unwrap(torch.optim.Adam.step)      # below the grad-mode / hook wrappers
+_deferred = False
+
+
+def _eager_until_compiler(fn: Callable[..., Any], recursive: bool) -> Callable[..., Any]:
+    def eager_until_compiler(*args: Any, **kwargs: Any) -> Any:
+        if "torch._dynamo" not in sys.modules:              # no compiler loaded: disabling changes nothing
+            return fn(*args, **kwargs)
+        real = torch._dynamo.disable(fn, recursive, wrapping=False)
+        setattr(fn, "__dynamo_disable", real)               # torch's own cache, as its wrapper would fill it
+        return real(*args, **kwargs)
+    eager_until_compiler._torchdynamo_disable = True  # type: ignore[attr-defined]
+    return eager_until_compiler
+
+
+def _defer(wrapper: Any) -> bool:
+    """Give the function behind one ``torch._disable_dynamo`` wrapper its deferred ``__dynamo_disable``; False
+    when ``wrapper`` is not one (another torch version)."""
+    code = getattr(wrapper, "__code__", None)
+    if code is not _LAZY_DISABLE or not wrapper.__closure__:
+        return False
+    cells = dict(zip(code.co_freevars, (c.cell_contents for c in wrapper.__closure__)))
+    fn, recursive = cells.get("fn"), cells.get("recursive", True)
+    if fn is None:
+        return False
+    if getattr(fn, "__dynamo_disable", None) is None:       # else torch (or an earlier call) has set it
+        setattr(fn, "__dynamo_disable", _eager_until_compiler(fn, bool(recursive)))
+    return True
+
+
+def defer_compiler() -> None:
+    """Let ``torch.optim.Optimizer``'s methods and the functional Adam update import no compiler while none is
+    loaded (see the module docstring). Process-wide, once; every optimizer's behaviour is unchanged."""
+    global _deferred
+    if _deferred:
+        return
+    _deferred = True
+    for name in ("zero_grad", "add_param_group", "state_dict", "load_state_dict"):
+        _defer(getattr(Optimizer, name, None))
+    from torch.optim.adam import adam as update              # wrapped once more: its closure holds the lazy one
+    for cell in getattr(update, "__closure__", None) or ():
+        _defer(cell.cell_contents)
+
+
+class Adam(torch.optim.Adam):
+    """``torch.optim.Adam`` (``differentiable=False``) whose step imports no compiler while none is loaded.
+
+    Example
+    -------
+    >>> opt = Adam(model.parameters(), lr=3e-3, foreach=True)
+    >>> loss.backward(); opt.step(); opt.zero_grad()
+    """
+
+    def __init__(self, params: Any, **options: Any) -> None:
+        if options.get("differentiable"):
+            raise ValueError("airnet's Adam runs its step without autograd (differentiable=False)")
+        defer_compiler()
+        super().__init__(params, **options)
+
+    def step(self, closure: Callable[[], float] | None = None) -> Any:    # type: ignore[override]
+        if "torch._dynamo" in sys.modules:                   # a compiler is loaded: torch's own wrapper
+            return _COMPILABLE_STEP(self, closure)
+        with torch.no_grad():                                 # what that wrapper does outside compilation
+            return _ADAM_STEP(self, closure)
+
+
+def _compilable_step() -> Callable[..., Any]:
+    from torch.optim.optimizer import _use_grad_for_differentiable
+    return _use_grad_for_differentiable(_ADAM_STEP)
+
+
+_COMPILABLE_STEP = _compilable_step()
