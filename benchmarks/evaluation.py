@@ -27,31 +27,6 @@ def cases(quick: bool):
              torch.randint(0, 10, (len(xm),)))]
 
 
-def _pool_figure(name: str, model, rx, x, y, repeats: int) -> Figure:
-    """The tuned scoring with PyTorch's max-pool kernel (before) against the strided slices of
-    ``max_pool_2x2`` (now): the same accuracies."""
-    import torch.nn.functional as F
-
-    import airnet.zoo.models as models
-    from airnet.delivery.evaluation import accuracy_of_vectors
-
-    fast = models.max_pool_2x2
-
-    def with_pool(pool):
-        def score():
-            models.max_pool_2x2 = pool
-            try:
-                return accuracy_of_vectors(model, rx, x, y)
-            finally:
-                models.max_pool_2x2 = fast
-        return score
-    kernel = with_pool(lambda t: F.max_pool2d(t, 2))
-    assert torch.equal(kernel(), with_pool(fast)())
-    t = interleaved({"kernel": kernel, "slices": with_pool(fast)}, repeats=repeats)
-    return Figure(f"{name}: tuned, max-pool kernel (before) / slices", t["kernel"], t["slices"], "s",
-                  "max_pool_2x2 (now)", "speed-up")
-
-
 def run(quick: bool = False) -> list[Figure]:
     from channels import make_channel
     from airnet.delivery.evaluation import accuracy_of_vectors, tune_scoring
@@ -90,8 +65,6 @@ def run(quick: bool = False) -> list[Figure]:
             kernels = layer_floor(model, x[:64], backward=False) / min(64, len(x)) * k * len(x)
             figs.append(Figure(f"{name}: tuned / its layers alone", t["tuned"], kernels, "s", "layers alone, fwd",
                                "kernel floor"))
-        if label.startswith("cnn"):
-            figs.append(_pool_figure(name, model, rx, x, y, 2 if quick else 3))
         if label.endswith("(digits)"):
             full = accuracy_of_vectors(model, rx, x, y)
             half = accuracy_of_vectors(model, rx, x, y, precision="bfloat16")

@@ -5,7 +5,6 @@ import pickle
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from channels import make_channel
 from airnet.zoo.data import load_data
@@ -273,28 +272,6 @@ def test_grouped_forward_equals_each_parameter_set_alone(digits, name, kwargs):
     assert grouped.shape == (5, 300, 10) and torch.equal(x, digits.x_test[:300])   # the input is left alone
     for k in range(5):
         torch.testing.assert_close(grouped[k], call_with_vector(m, vecs[k], x, layout), rtol=1e-5, atol=1e-5)
-
-
-def test_max_pool_2x2_gives_max_pool2d_numbers_and_gradients():
-    from airnet.zoo.models import max_pool_2x2
-
-    torch.manual_seed(0)
-    x = torch.randn(3, 4, 9, 7)                                   # odd sizes: the last row and column dropped
-    x[0, 0, :2, :2] = 1.5                                         # a window of ties
-    x[0, 1, :2, :2] = float("-inf")
-    x[1, 2, 4, 4] = float("nan")
-    relu = x.relu()
-    for t in (x, relu, relu.contiguous(memory_format=torch.channels_last), relu[:, :, 1:, 1:]):
-        fast, ref = max_pool_2x2(t), F.max_pool2d(t, 2)
-        assert fast.shape == ref.shape == (*t.shape[:2], t.shape[2] // 2, t.shape[3] // 2)
-        assert torch.equal(fast.nan_to_num(7.0), ref.nan_to_num(7.0))   # NaN in the same windows
-        assert torch.isnan(fast).sum() == torch.isnan(ref).sum() == int(torch.isnan(t[..., :8, :6]).any())
-    # with autograd: the kernel, so the gradient reaches the first maximum of a window of ties
-    leaf = relu.clone().requires_grad_()
-    g = torch.randn(3, 4, 4, 3)
-    (grad,) = torch.autograd.grad(max_pool_2x2(leaf), leaf, g)
-    assert torch.equal(grad, torch.autograd.grad(F.max_pool2d(leaf, 2), leaf, g)[0])
-    assert grad[0, 0, 0, 0] == g[0, 0, 0, 0] and (grad[0, 0, :2, :2] != 0).sum() == 1
 
 
 @pytest.mark.parametrize("name", ["mlp", "cnn"])

@@ -133,37 +133,6 @@ class MLP(nn.Module):
                 for n, (i, j) in enumerate(zip(linears[:-1], linears[1:]))]
 
 
-def max_pool_2x2(x: torch.Tensor) -> torch.Tensor:
-    """``F.max_pool2d(x, 2)``, the same numbers; without autograd, as the larger of four strided slices.
-
-    On a CPU, PyTorch's NCHW max-pool kernel is slow on small planes: on the digits CNN's activations (8x8 and
-    4x4) the four slices take 0.15-0.3x its time (``benchmarks/evaluation.py``). The maximum is exact, so the
-    values are identical (NaN propagates in both). With autograd the kernel is kept: its backward (the gradient
-    to the first maximum of each window) is faster than any written with slices.
-
-    Input
-    -----
-    x : [..., H, W], float
-
-    Output
-    ------
-    : [..., H // 2, W // 2], x's dtype
-    """
-    if torch.is_grad_enabled() and x.requires_grad:
-        return F.max_pool2d(x, 2)
-    h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2         # floor, as max_pool2d drops an odd last row
-    x = x[..., :h, :w]
-    return torch.maximum(torch.maximum(x[..., 0::2, 0::2], x[..., 0::2, 1::2]),
-                         torch.maximum(x[..., 1::2, 0::2], x[..., 1::2, 1::2]))
-
-
-class MaxPool2x2(nn.Module):
-    """``nn.MaxPool2d(2)`` by :func:`max_pool_2x2` (no parameters: state dicts are unchanged)."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return max_pool_2x2(x)
-
-
 @register_model("cnn")
 class SmallCNN(nn.Module):
     """Two conv+pool stages and a linear head: [B, C, H, W] -> [B, classes]."""
@@ -173,8 +142,8 @@ class SmallCNN(nn.Module):
         c, h, w = input_shape
         c1, c2 = channels
         self.features = nn.Sequential(
-            nn.Conv2d(c, c1, 3, padding=1), nn.ReLU(), MaxPool2x2(),
-            nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), MaxPool2x2(),
+            nn.Conv2d(c, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         )
         self.spatial = (h // 4) * (w // 4)
         self.head = nn.Linear(c2 * self.spatial, num_classes)
@@ -218,8 +187,8 @@ class SmallCNN(nn.Module):
             rows = []
             for i in range(0, n, block):
                 xb = x[i:i + block]
-                h = max_pool_2x2(F.conv2d(xb, w1, b1, padding=1).relu_())
-                h = max_pool_2x2(F.conv2d(h, w2, b2, padding=1, groups=k).relu_())
+                h = F.max_pool2d(F.conv2d(xb, w1, b1, padding=1).relu_(), 2)
+                h = F.max_pool2d(F.conv2d(h, w2, b2, padding=1, groups=k).relu_(), 2)
                 h = h.reshape(xb.shape[0], k, -1).transpose(0, 1)                   # [k, block, c2 * spatial]
                 rows.append(torch.baddbmm(p["head.bias"][:, None], h, p["head.weight"].transpose(1, 2)))
             out.append(torch.cat(rows, dim=1))
