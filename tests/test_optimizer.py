@@ -73,3 +73,11 @@ print("zero_grad disabled by", getattr(Optimizer.zero_grad.__wrapped__, "__dynam
     assert "after training False" in out
     # once the compiler is loaded, torch's own disabled function takes the deferred one's place
     assert "zero_grad disabled by DisableContext" in out, out
+
+
+def test_adam_steps_as_torchs_where_its_internals_differ(monkeypatch):
+    import airnet.training.optimizer as optimizer
+
+    monkeypatch.setattr(optimizer, "_COMPILABLE_STEP", None)        # e.g. another torch version's step wrapper
+    assert torch.equal(_train(Adam, _net())[0], _train(torch.optim.Adam, _net())[0])
+    assert optimizer._defer(lambda: None) is False                  # not torch's lazy wrapper: left alone

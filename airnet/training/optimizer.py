@@ -33,6 +33,25 @@ _ADAM_STEP: Callable[..., Any] = inspect.unwrap(torch.optim.Adam.step)      # be
 _deferred = False
 
 
+def _compilable_step() -> Callable[..., Any] | None:
+    """torch's grad-mode wrapper around the bare step, or None where ``Adam.step`` is wrapped otherwise (another
+    torch version): then :class:`Adam` steps as torch's does."""
+    try:
+        from torch.optim.optimizer import _use_grad_for_differentiable
+    except ImportError:
+        return None
+    chain: list[str | None] = []
+    fn: Any = torch.optim.Adam.step
+    while fn is not None:
+        chain.append(getattr(fn, "__code__", None) and fn.__code__.co_name)
+        fn = getattr(fn, "__wrapped__", None)
+    # the bare step, under _use_grad (and profile_hook_step's wrapper once a torch Adam has been made)
+    return _use_grad_for_differentiable(_ADAM_STEP) if chain[-2:] == ["_use_grad", "step"] else None
+
+
+_COMPILABLE_STEP = _compilable_step()
+
+
 def _eager_until_compiler(fn: Callable[..., Any], recursive: bool) -> Callable[..., Any]:
     def eager_until_compiler(*args: Any, **kwargs: Any) -> Any:
         if "torch._dynamo" not in sys.modules:              # no compiler loaded: disabling changes nothing
@@ -89,15 +108,9 @@ class Adam(torch.optim.Adam):
         super().__init__(params, **options)
 
     def step(self, closure: Callable[[], float] | None = None) -> Any:    # type: ignore[override]
+        if _COMPILABLE_STEP is None:                          # torch's internals are not the ones described
+            return super().step(closure)
         if "torch._dynamo" in sys.modules:                   # a compiler is loaded: torch's own wrapper
             return _COMPILABLE_STEP(self, closure)
         with torch.no_grad():                                 # what that wrapper does outside compilation
             return _ADAM_STEP(self, closure)
-
-
-def _compilable_step() -> Callable[..., Any]:
-    from torch.optim.optimizer import _use_grad_for_differentiable
-    return _use_grad_for_differentiable(_ADAM_STEP)
-
-
-_COMPILABLE_STEP = _compilable_step()
