@@ -190,8 +190,8 @@ def unknown_key(argv: list[str]) -> str | None:
 
 
 def _known_top_level(key: str) -> bool:
-    """Whether ``key`` (an override's key, as typed) is a config group of ``conf/`` or a plain key of
-    ``sweep.yaml``: an override of it cannot name a missing option."""
+    """Whether ``key`` (an override's key, as typed) is a config group of ``conf/``, a plain key of ``sweep.yaml``
+    or a key of Hydra's own schema (``hydra.run.dir``): an override of it cannot name a missing option."""
     if key != key.lstrip("+~") or "/" in key:
         return False
     if key.startswith("hydra."):
@@ -207,7 +207,7 @@ def _hydra_key(parts: list[str]) -> bool:
     for part in parts:
         if not isinstance(node, DictConfig) or part not in node.keys():
             return False
-        node = node._get_node(part)
+        node = node._get_node(part)      # the node, unresolved: unset ones (hydra.launcher: ???) stop the walk
     return True
 
 
