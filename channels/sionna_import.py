@@ -48,24 +48,32 @@ def _deferred_compile(real: Callable[..., Any]) -> Callable[..., Any]:
     return compile_
 
 
+def eager_until_compiler(fn: Callable[..., Any], disable: Callable[[], Callable[..., Any]]) -> Callable[..., Any]:
+    """``fn`` with compilation disabled, without importing the compiler to disable it: ``fn`` itself while
+    ``torch._dynamo`` is not imported (nothing can be compiling), and ``disable()`` (built on the first call after
+    the import, e.g. ``lambda: torch.compiler.disable(fn)``) from then on. A tracing compiler skips the wrapper as
+    a disabled function (``_torchdynamo_disable``). Also used by :mod:`airnet.training.optimizer`."""
+    disabled: Callable[..., Any] | None = None
+
+    @functools.wraps(fn)
+    def eager_unless_compiling(*a: Any, **kw: Any) -> Any:
+        nonlocal disabled
+        if "torch._dynamo" not in sys.modules:              # no compiler loaded: disabling changes nothing
+            return fn(*a, **kw)
+        if disabled is None:
+            disabled = disable()
+        return disabled(*a, **kw)
+    eager_unless_compiling._torchdynamo_disable = True  # type: ignore[attr-defined]
+    return eager_unless_compiling
+
+
 def _deferred_disable(real: Callable[..., Any]) -> Callable[..., Any]:
     def disable(fn: Any = None, *args: Any, **options: Any) -> Any:
         if fn is None:                                      # used as @torch.compiler.disable(...)
             return lambda f: disable(f, *args, **options)
         if not inspect.isfunction(fn):
             return real(fn, *args, **options)
-        disabled: Callable[..., Any] | None = None
-
-        @functools.wraps(fn)
-        def eager_unless_compiling(*a: Any, **kw: Any) -> Any:
-            nonlocal disabled
-            if "torch._dynamo" not in sys.modules:          # no compiler loaded: disabling changes nothing
-                return fn(*a, **kw)
-            if disabled is None:
-                disabled = real(fn, *args, **options)
-            return disabled(*a, **kw)
-        eager_unless_compiling._torchdynamo_disable = True  # type: ignore[attr-defined]
-        return eager_unless_compiling
+        return eager_until_compiler(fn, lambda: real(fn, *args, **options))
     return disable
 
 

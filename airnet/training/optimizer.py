@@ -27,6 +27,8 @@ from typing import Any, Callable
 import torch
 from torch.optim.optimizer import Optimizer
 
+from channels.sionna_import import eager_until_compiler
+
 # the code object of the function torch._disable_dynamo returns (it closes over fn and recursive)
 _LAZY_DISABLE = torch._disable_dynamo(lambda: None).__code__
 _ADAM_STEP: Callable[..., Any] = inspect.unwrap(torch.optim.Adam.step)      # below the grad-mode / hook wrappers
@@ -52,15 +54,12 @@ def _compilable_step() -> Callable[..., Any] | None:
 _COMPILABLE_STEP = _compilable_step()
 
 
-def _eager_until_compiler(fn: Callable[..., Any], recursive: bool) -> Callable[..., Any]:
-    def eager_until_compiler(*args: Any, **kwargs: Any) -> Any:
-        if "torch._dynamo" not in sys.modules:              # no compiler loaded: disabling changes nothing
-            return fn(*args, **kwargs)
-        real = torch._dynamo.disable(fn, recursive, wrapping=False)
-        setattr(fn, "__dynamo_disable", real)               # torch's own cache, as its wrapper would fill it
-        return real(*args, **kwargs)
-    eager_until_compiler._torchdynamo_disable = True  # type: ignore[attr-defined]
-    return eager_until_compiler
+def _deferred_disable(fn: Callable[..., Any], recursive: bool) -> Callable[..., Any]:
+    def real() -> Callable[..., Any]:
+        disabled = torch._dynamo.disable(fn, recursive, wrapping=False)
+        setattr(fn, "__dynamo_disable", disabled)           # torch's own cache, as its wrapper would fill it
+        return disabled
+    return eager_until_compiler(fn, real)
 
 
 def _defer(wrapper: Any) -> bool:
@@ -74,7 +73,7 @@ def _defer(wrapper: Any) -> bool:
     if fn is None:
         return False
     if getattr(fn, "__dynamo_disable", None) is None:       # else torch (or an earlier call) has set it
-        setattr(fn, "__dynamo_disable", _eager_until_compiler(fn, bool(recursive)))
+        setattr(fn, "__dynamo_disable", _deferred_disable(fn, bool(recursive)))
     return True
 
 
