@@ -201,14 +201,19 @@ def _known_top_level(key: str) -> bool:
 
 def _hydra_key(parts: list[str]) -> bool:
     """Whether ``hydra.<parts>`` is a key of Hydra's own config schema (e.g. ``hydra.run.dir``)."""
-    from hydra.conf import HydraConf
-
-    node: Any = OmegaConf.structured(HydraConf)
+    node: Any = _hydra_schema()
     for part in parts:
         if not isinstance(node, DictConfig) or part not in node.keys():
             return False
         node = node._get_node(part)      # the node, unresolved: unset ones (hydra.launcher: ???) stop the walk
     return True
+
+
+@functools.lru_cache(maxsize=1)
+def _hydra_schema() -> DictConfig:
+    from hydra.conf import HydraConf
+
+    return OmegaConf.structured(HydraConf)
 
 
 @functools.lru_cache(maxsize=1)
