@@ -27,11 +27,11 @@ def trained(name: str, quick: bool) -> tuple[torch.nn.Module, str]:
     if name == "resnet20":
         x, y = cifar_like(256 if quick else 2048)
         model = build_model("resnet20", (3, 32, 32), 10)
-        train_model(model, x, y, TrainSettings(RESNET_EPOCHS, 128, 3e-3, 0.0, "fresh", 0, 1e-3), g)
+        train_model(model, x, y, TrainSettings(RESNET_EPOCHS, 128, 3e-3, 0.0, "fresh", 0, 1e-3, "float32"), g)
         return model, f"synthetic CIFAR, {RESNET_EPOCHS} epochs"
     data = load_digits_data(seed=0)
     model = build_model(name, data.input_shape, 10)
-    settings = TrainSettings(5 if quick else 30, 64, 3e-3, 0.0, "fresh", 0, 1e-3)
+    settings = TrainSettings(5 if quick else 30, 64, 3e-3, 0.0, "fresh", 0, 1e-3, "float32")
     train_model(model, data.x_train, data.y_train, settings, g)
     return model, "digits"
 

@@ -38,7 +38,8 @@ def run(quick: bool = False) -> list[Figure]:
             model = make()
             g = torch.Generator().manual_seed(0)
             inject = None if stream is None else ChannelNoise(make_channel("awgn"), 5.0, generator=g, stream=stream)
-            train_model(model, x, y, TrainSettings(epochs, 64, 1e-3, 0.0, "auto", 0, 1e-3), g, weight_noise=inject)
+            train_model(model, x, y, TrainSettings(epochs, 64, 1e-3, 0.0, "auto", 0, 1e-3, "float32"), g,
+                        weight_noise=inject)
 
         t = interleaved({"clean": lambda: train(None), "fresh": lambda: train("fresh"),
                          "auto": lambda: train("auto")}, repeats=2 if quick else 3)

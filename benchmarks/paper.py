@@ -37,6 +37,7 @@ from typing import Any, Iterator
 import torch
 
 from airnet.run.plan import TEACHER_PASS_SHARE, SweepPlan
+from airnet.zoo.precision import Precision, effective_precision
 from benchmarks.common import Figure, best_of, cifar_like, forward_flops, layer_floor, matmul_peak
 
 TRAIN_IMAGES, TEST_IMAGES, DRAWS, BATCH = 50_000, 10_000, 32, 64
@@ -69,9 +70,10 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def epoch_times(steps: int, device: torch.device, clean_only: bool = False) -> dict[str, float]:
+def epoch_times(steps: int, device: torch.device, clean_only: bool = False,
+                precision: Precision = "float32") -> dict[str, float]:
     """Seconds of one 50,000-image epoch (from ``steps`` steps after a warm-up), clean, noise injection with the
-    default (auto) and the fresh stream (``clean_only``: clean)."""
+    default (auto) and the fresh stream (``clean_only``: clean), training in ``precision``."""
     from channels import make_channel
     from airnet.training.loop import TrainSettings, train_model
     from airnet.training.noise import ChannelNoise
@@ -88,7 +90,7 @@ def epoch_times(steps: int, device: torch.device, clean_only: bool = False) -> d
             g = torch.Generator(device=device).manual_seed(0)
             noise = None if stream is None else ChannelNoise(make_channel("awgn"), 5.0, generator=g, stream=stream)
             train_model(model, x[:BATCH * n_steps], y[:BATCH * n_steps],
-                        TrainSettings(1, BATCH, 1e-3, 0.0, "auto", 0, 1e-3),
+                        TrainSettings(1, BATCH, 1e-3, 0.0, "auto", 0, 1e-3, precision),
                         g, weight_noise=noise)
             _sync(device)
 
@@ -98,7 +100,7 @@ def epoch_times(steps: int, device: torch.device, clean_only: bool = False) -> d
     return out
 
 
-def kind_epochs(device: torch.device) -> dict[str, float]:
+def kind_epochs(device: torch.device, precision: Precision = "float32") -> dict[str, float]:
     """Seconds of one 50,000-image ResNet-20 epoch for the masked and multi-view kinds of training the paper sweep
     runs (:func:`airnet.training.loop.training_probe`: the fastest 2-epoch minus the fastest 1-epoch run on 8
     batches, the teacher's logits cancelled; a view counts as a pass): half the weights masked with QAT at 4 bits
@@ -125,7 +127,7 @@ def kind_epochs(device: torch.device) -> dict[str, float]:
     noise = ChannelNoise(make_channel("awgn"), 5.0, generator=g)
     planned = ChannelNoise(make_channel("awgn"), 5.0, plan=uniform_expansion_plan(masks[1], 1), generator=g)
     kd = Distillation(teacher, 4.0, 0.7)
-    settings = TrainSettings(1, BATCH, 1e-3, 0.0, "auto", 0, 1e-3)
+    settings = TrainSettings(1, BATCH, 1e-3, 0.0, "auto", 0, 1e-3, precision)
     probes = {
         "mask, QAT 4 bits, KD": (1, dict(mask=masks[1], distill=kd,
                                          weight_noise=QuantizationNoise(4, layout.layer_of().to(device), masks[1]))),
@@ -154,9 +156,9 @@ def _timed(fn) -> float:
     return time.perf_counter() - t
 
 
-def scoring_times(images: int, k: int, device: torch.device) -> dict[str, Any]:
+def scoring_times(images: int, k: int, device: torch.device, precision: Precision = "float32") -> dict[str, Any]:
     """Seconds to score 32 draws on 10,000 images (from ``k`` draws on ``images`` images), with the measured plan
-    and with the fixed rule it replaced (copy, 1,024-image batches)."""
+    and with the fixed rule it replaced (copy, 1,024-image batches), in ``precision``."""
     from airnet.delivery.evaluation import accuracy_of_vectors, tune_scoring
     from airnet.zoo.models import build_model
     from airnet.zoo.params import model_vector
@@ -168,10 +170,11 @@ def scoring_times(images: int, k: int, device: torch.device) -> dict[str, Any]:
     w = model_vector(model)
     # k different received models (equal rows would be scored once)
     vecs = w + 1e-3 * torch.randn(k, w.numel(), generator=torch.Generator().manual_seed(2)).to(device)
-    plan = tune_scoring(model, x)
+    plan = tune_scoring(model, x, precision=precision)
     scale = DRAWS / k * TEST_IMAGES / images
-    tuned = best_of(lambda: accuracy_of_vectors(model, vecs, x, y), 1) * scale
-    old = best_of(lambda: accuracy_of_vectors(model, vecs, x, y, strategy="copy", batch_size=1024), 1) * scale
+    tuned = best_of(lambda: accuracy_of_vectors(model, vecs, x, y, precision=precision), 1) * scale
+    old = best_of(lambda: accuracy_of_vectors(model, vecs, x, y, strategy="copy", batch_size=1024,
+                                              precision=precision), 1) * scale
     return dict(tuned=tuned, old=old, plan=plan, flops=forward_flops(model, x[:1]))
 
 
@@ -306,6 +309,20 @@ def run(quick: bool = False) -> list[Figure]:
         figs.append(Figure(f"side-information chain: {bits:,} mask bits, LDPC+QPSK at 5 dB, 1 draw, "
                            f"{'early stop' if early else 'all 20 iterations'}", seconds, floor, "s",
                            "1 add per edge message (20 it.)", ""))
+    # bfloat16 where the hardware computes it (a GPU, an AVX512-BF16/AMX CPU): training under autocast, scoring
+    # with bfloat16 weights at its own measured batch; both change the numbers, so they are rows, not the default
+    half = effective_precision("bfloat16", device, "bfloat16") == "bfloat16"
+    if half:
+        ep16 = epoch_times(3 if quick else 12, device, precision="bfloat16")
+        vector16 = kind_epochs(device, "bfloat16")
+        sc16 = scoring_times(128 if quick else 512, 2 if quick else 4, device, "bfloat16")
+        figs += [Figure(f"resnet20: one epoch, {name}, bfloat16 autocast", ep16[name], ep[name], "s",
+                        "float32", "speed-up; changes results") for name in ("clean", "noise (auto)")]
+        figs += [Figure(f"resnet20: one epoch, {name}, bfloat16 autocast", seconds, vector[name], "s", "float32",
+                        "speed-up; changes results") for name, seconds in vector16.items()]
+        figs.append(Figure(f"resnet20: scoring K=32 on 10k images, bfloat16 (copy, batch {sc16['plan'].batch_size})",
+                           float(sc16["tuned"]), float(sc["tuned"]), "s",
+                           f"float32 tuned (batch {plan.batch_size})", "speed-up; changes results"))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figs.append(Figure("peak resident memory of this process", rss, 1024.0, "MiB", "1 GiB", ""))
 
@@ -317,21 +334,24 @@ def run(quick: bool = False) -> list[Figure]:
     deliver = sweep.deliver_s[0] * snr_scale * n / 6_090
     # each kind of training's passes at its ResNet-20 epoch (measured above), a distillation teacher's forward
     # epoch at a third of the clean one; the contiguous rows scale them all by the contiguous clean epoch
-    def train_hours(passes_by_kind: dict[str, int], other: float, teacher: float, layout: float) -> float:
-        seconds = sum(n_ * kind_epoch(kind, ep["clean"], ep["noise (auto)"], vector)
+    def train_hours(passes_by_kind: dict[str, int], other: float, teacher: float, layout: float,
+                    epochs: dict[str, float] = ep, kinds: dict[str, float] = vector) -> float:
+        seconds = sum(n_ * kind_epoch(kind, epochs["clean"], epochs["noise (auto)"], kinds)
                       for kind, n_ in passes_by_kind.items())
-        seconds += (other + TEACHER_PASS_SHARE * teacher) * ep["clean"]
+        seconds += (other + TEACHER_PASS_SHARE * teacher) * epochs["clean"]
         return seconds / digits_train * snr_scale * layout / 3600
 
-    def plan_hours(plan_: SweepPlan, layout: float, teacher: int | None = None) -> float:
-        """Training hours of ``plan_``, its teacher passes counted as ``teacher`` (default: the plan's own)."""
+    def plan_hours(plan_: SweepPlan, layout: float, teacher: int | None = None, **measured: Any) -> float:
+        """Training hours of ``plan_``, its teacher passes counted as ``teacher`` (default: the plan's own), at
+        the ``measured`` epochs (default: float32's)."""
         kinds = {k: passes for k, (passes, _) in plan_.kinds.items()}
         return train_hours(kinds, plan_.sample_passes - sum(kinds.values()),
-                           plan_.teacher_passes if teacher is None else teacher, layout)
+                           plan_.teacher_passes if teacher is None else teacher, layout, **measured)
 
     now, before = 1.0, ep_contiguous["clean"] / ep["clean"]
     tuned = float(sc["tuned"])
     # the last field: a teacher's logits once per teacher and data (True) or once per distilling training (before)
+    rows: list[tuple[Any, ...]]
     rows = [("before (d7d83ae rules: contiguous batches, batch-1024 scoring, every digital candidate fully "
              "fine-tuned)", unscreened, float(sc_contiguous["old"]), 1.0, before, False),
             ("scoring plan (item 2)", unscreened, float(sc_contiguous["tuned"]), 1.0, before, False),
@@ -346,11 +366,15 @@ def run(quick: bool = False) -> list[Figure]:
              tuned, scored["all"] / DRAWS, now, True),
             ("  the same with finalists: 1 (not the default: it agrees less often with the full search)", one_finalist,
              tuned, scored["all"] / DRAWS, now, True)]
-    for label, plan_, score_s, draw_share, layout, teacher_once in rows:
+    if half:
+        rows.append(("  the defaults with train.precision=bfloat16 and eval_precision=bfloat16 (not the default: "
+                     "hardware with bfloat16 only, changes results)", sweep, float(sc16["tuned"]), scored["all"] / DRAWS,
+                     now, True, dict(epochs=ep16, kinds=vector16)))
+    for label, plan_, score_s, draw_share, layout, teacher_once, *measured in rows:
         # quick: trainings grow with the SNRs (digital)
         teacher = plan_.teacher_passes if teacher_once else plan_.distilling_samples
         epochs = (plan_.sample_passes + TEACHER_PASS_SHARE * teacher) / digits_train * snr_scale
-        train_h = plan_hours(plan_, layout, teacher)
+        train_h = plan_hours(plan_, layout, teacher, **(measured[0] if measured else {}))
         score_h = points * score_s * draw_share / 3600
         total = train_h + score_h + deliver / 3600
         figs.append(Figure(f"paper sweep projected, {label}: train {train_h:.0f} h + score {score_h:.0f} h + "

@@ -33,6 +33,7 @@ from airnet.side_info.protection import LinkOptions
 from airnet.training.loop import TrainSettings
 from airnet.zoo.data import load_data
 from airnet.zoo.models import ModelSpec, build_model, has_prunable_units
+from airnet.zoo.precision import effective_precision
 from experiments.defaults import register_library_defaults
 
 log = logging.getLogger("airnet")
@@ -161,6 +162,9 @@ def run_options(cfg: DictConfig) -> RunOptions:
 def train_settings(cfg: DictConfig) -> TrainSettings:
     """Typed ``train`` options: the settings of every model recipe."""
     settings = build_options(TrainSettings, container(cfg.train), "train")
+    if settings.precision != "float32":      # bfloat16 only where the hardware has it (else a warning, float32)
+        device = run_options(cfg).torch_device()
+        settings = settings.replace(precision=effective_precision(settings.precision, device, "train.precision"))
     if settings.epochs == 0:
         log.warning("train.epochs=0: every model keeps its random initialization")
     return settings

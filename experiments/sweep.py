@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from airnet.config.hashing import config_hash
 from airnet.config.options import OptionError
-from airnet.delivery.evaluation import effective_precision
+from airnet.zoo.precision import effective_precision
 from airnet.run.plotting import plot_accuracy
 from airnet.run.sweep import KEY_COLUMNS, run_sweep
 from airnet.store.results import ResultTable, read_rows

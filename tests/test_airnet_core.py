@@ -250,7 +250,7 @@ def test_cifar_loader_reads_local_pickles(tmp_path):
     (lambda: transmit_vector(torch.ones(3, 2), make_channel("awgn"), 1.0), "1-D"),
     (lambda: transmit_vector(torch.ones(4), make_channel("awgn"), 1.0, plan=TransmissionPlan.full(5)), "5"),
     (lambda: TrainSettings(epochs=-1, batch_size=64, lr=1e-3, weight_decay=0.0, noise_stream="auto",
-                           noise_finetune_epochs=0, noise_finetune_lr=1e-3), "epochs must be in [0, inf), got -1"),
+                           noise_finetune_epochs=0, noise_finetune_lr=1e-3, precision="float32"), "epochs must be in [0, inf), got -1"),
 ])
 def test_bad_inputs(call, msg):
     with pytest.raises((ValueError, FileNotFoundError)) as exc:

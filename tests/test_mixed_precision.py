@@ -49,7 +49,7 @@ def test_allocation_fits_the_budget_and_narrows_as_it_shrinks(digits):
     g = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
     model = build_model("mlp", digits.input_shape, 10, hidden=(16,))
-    train_model(model, digits.x_train, digits.y_train, TrainSettings(5, 64, 3e-3, 0.0, "fresh", 0, 1e-3), g)
+    train_model(model, digits.x_train, digits.y_train, TrainSettings(5, 64, 3e-3, 0.0, "fresh", 0, 1e-3, "float32"), g)
     mask = torch.ones(1210, dtype=torch.bool)
     sens = layer_sensitivity(model, mask, (1, 2, 4, 8), digits.x_val, digits.y_val)
     assert sens.shape == (4, 4) and float(sens[:, 0].max()) > float(sens[:, 3].abs().max())  # 1 bit hurts most

@@ -60,7 +60,7 @@ torch.manual_seed(0)
 model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
 x, y = torch.randn(40, 1, 2, 2), torch.randint(0, 3, (40,))
 settings = TrainSettings(epochs=2, batch_size=16, lr=1e-2, weight_decay=0.0, noise_stream="fresh",
-                         noise_finetune_epochs=0, noise_finetune_lr=1e-3)
+                         noise_finetune_epochs=0, noise_finetune_lr=1e-3, precision="float32")
 train_model(model, x, y, settings, torch.Generator().manual_seed(0))
 print("after training", "torch._dynamo" in sys.modules)
 import torch._dynamo

@@ -393,15 +393,20 @@ def test_the_same_rows_give_byte_identical_figures(tmp_path):
         assert x.read_bytes() == y.read_bytes(), x.name
 
 
-def test_bfloat16_scoring_falls_back_on_a_cpu_without_it(monkeypatch, caplog):
-    from airnet.delivery import evaluation
-    monkeypatch.setattr(evaluation, "cpu_has_bf16", lambda: False)
+def test_bfloat16_falls_back_on_a_cpu_without_it(monkeypatch, caplog):
+    from airnet.zoo import precision
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
     with caplog.at_level(logging.WARNING, logger="airnet"):
-        assert evaluation.effective_precision("bfloat16", torch.device("cpu")) == "float32"
-    assert "no native bfloat16" in caplog.text
-    monkeypatch.setattr(evaluation, "cpu_has_bf16", lambda: True)
-    assert evaluation.effective_precision("bfloat16", torch.device("cpu")) == "bfloat16"
-    assert evaluation.effective_precision("float32", torch.device("cpu")) == "float32"
+        assert precision.effective_precision("bfloat16", torch.device("cpu")) == "float32"
+        assert precision.effective_precision("bfloat16", torch.device("cpu"), "train.precision") == "float32"
+    assert "eval_precision=bfloat16: this CPU has no native bfloat16" in caplog.text
+    assert "train.precision=bfloat16: this CPU has no native bfloat16" in caplog.text
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
+    assert precision.effective_precision("bfloat16", torch.device("cpu")) == "bfloat16"
+    assert precision.effective_precision("float32", torch.device("cpu")) == "float32"
+    assert precision.effective_precision("bfloat16", torch.device("cuda")) == "bfloat16"    # no check off the CPU
+    with pytest.raises(ValueError, match="train.precision must be one of float32, bfloat16, got 'half'"):
+        precision.effective_precision("half", torch.device("cpu"), "train.precision")
 
 
 def test_every_channel_answers_every_bad_input_alike_and_never_silently():

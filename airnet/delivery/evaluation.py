@@ -19,6 +19,7 @@ from torch.func import vmap
 from channels import Channel
 from airnet.zoo.models import as_model_input, runs_channels_last
 from airnet.zoo.params import ParamLayout, call_with_vector, check_model_data, model_vector
+from airnet.zoo.precision import PRECISIONS
 from airnet.delivery.plan import TransmissionPlan
 from airnet.delivery.transmit import transmit_vector
 
@@ -39,7 +40,6 @@ class AccuracyStats:
 
 
 STRATEGIES = ("auto", "grouped", "copy", "vmap", "loop")
-PRECISIONS = ("float32", "bfloat16")
 
 
 def distinct_rows(vecs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -81,29 +81,6 @@ def distinct_rows(vecs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return (vecs if len(keep) == k else vecs[keep]), idx
 
 
-def cpu_has_bf16() -> bool | None:
-    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX; from ``/proc/cpuinfo``); None where that
-    cannot be read (not Linux)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return None
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def effective_precision(precision: str, device: torch.device) -> str:
-    """``precision``, except ``bfloat16`` on a CPU without native bfloat16, where it is emulated and 8-21x slower
-    than float32 (measured on AVX2): a warning, and float32."""
-    if precision == "bfloat16" and device.type == "cpu" and cpu_has_bf16() is False:
-        import logging
-
-        logging.getLogger("airnet").warning("eval_precision=bfloat16: this CPU has no native bfloat16 (no AVX512-BF16 "
-                                            "or AMX), where it runs 8-21x slower than float32; scoring in float32")
-        return "float32"
-    return precision
-
-
 @dataclass(frozen=True)
 class ScoringPlan:
     """How :func:`accuracy_of_vectors` runs: ``strategy``, images per pass ``batch_size``, realizations per pass
@@ -126,15 +103,16 @@ PLAN_VERSION = 3
 _PLANS: dict[str, ScoringPlan] = {}
 
 
-def scoring_key(model: nn.Module, x: torch.Tensor) -> str:
+def scoring_key(model: nn.Module, x: torch.Tensor, precision: str = "float32") -> str:
     """What the fastest plan depends on: the architecture (class and parameter shapes), the image shape and layout,
-    the device, torch's thread count and version, the CPU and the measurement procedure (:data:`PLAN_VERSION`); a
-    16-character digest."""
+    the device, torch's thread count and version, the CPU, the measurement procedure (:data:`PLAN_VERSION`) and the
+    precision (bfloat16 only: the float32 plans keep their keys); a 16-character digest."""
     shapes = [tuple(p.shape) for p in model.parameters()]
     cpu = platform.processor() or platform.machine()
     layout = "|channels_last" if x.dim() == 4 and runs_channels_last(model, x.device) else ""
+    half = "" if precision == "float32" else f"|{precision}"
     text = (f"v{PLAN_VERSION}|{type(model).__module__}.{type(model).__qualname__}|{shapes}|{tuple(x.shape[1:])}|{x.device.type}|"
-            f"{torch.get_num_threads()}|{torch.__version__}|{cpu}{layout}")
+            f"{torch.get_num_threads()}|{torch.__version__}|{cpu}{layout}{half}")
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -154,10 +132,13 @@ def user_plan_file() -> Path | None:
     return None if home.lower() == "none" else Path(home) / "scoring-plans.json"
 
 
-def tune_scoring(model: nn.Module, x: torch.Tensor, cache_file: str | os.PathLike[str] | None = None) -> ScoringPlan:
-    """The fastest :class:`ScoringPlan` for ``model`` on images like ``x`` [N, ...], measured once per
-    :func:`scoring_key`: remembered in this process, in ``cache_file`` where given (a sweep's cache folder, so
+def tune_scoring(model: nn.Module, x: torch.Tensor, cache_file: str | os.PathLike[str] | None = None,
+                 precision: str = "float32") -> ScoringPlan:
+    """The fastest :class:`ScoringPlan` for ``model`` on images like ``x`` [N, ...] in ``precision``, measured once
+    per :func:`scoring_key`: remembered in this process, in ``cache_file`` where given (a sweep's cache folder, so
     reruns with that cache reuse the choice) and in :func:`user_plan_file` (so other runs on this machine do).
+    bfloat16 scores by ``copy`` only (the model cast once), so only its batch size is measured: on an AMX CPU
+    ResNet-20 is fastest at batch 64 there, at 16 in float32.
 
     The measurement scores copies of the model's weights (2 for ``copy``, ``TUNE_REALIZATIONS`` stacked for the
     others) on the whole set where a pass over it is cheap, else on ``TUNE_IMAGES`` images, batch sizes growing from
@@ -170,7 +151,7 @@ def tune_scoring(model: nn.Module, x: torch.Tensor, cache_file: str | os.PathLik
     at batch 32 and 28 % at batch 1,024.
     """
     x = as_model_input(model, x)                 # measured in the layout the model is scored in
-    key = scoring_key(model, x)
+    key = scoring_key(model, x, precision)
     if key in _PLANS:
         return _PLANS[key]
     user = user_plan_file()
@@ -186,7 +167,7 @@ def tune_scoring(model: nn.Module, x: torch.Tensor, cache_file: str | os.PathLik
     was_training = model.training
     model.eval()
     try:
-        plan = _measure(model, x)
+        plan = _measure(model, x, precision)
     finally:
         model.train(was_training)
     _PLANS[key] = plan
@@ -220,7 +201,7 @@ def _read_plans(path: Path | None) -> dict[str, dict[str, Any]]:
 
 
 @torch.no_grad()
-def _measure(model: nn.Module, x: torch.Tensor) -> ScoringPlan:
+def _measure(model: nn.Module, x: torch.Tensor, precision: str = "float32") -> ScoringPlan:
     layout = ParamLayout.of(model)
     w = model_vector(model).to(x.device)
 
@@ -229,7 +210,7 @@ def _measure(model: nn.Module, x: torch.Tensor) -> ScoringPlan:
         strategy's first size (kernels, caches)."""
         vecs = w.expand(k, layout.total).contiguous()
         y = torch.zeros(sub.shape[0], dtype=torch.long, device=x.device)
-        run = lambda: _score(model, vecs, sub, y, plan, "float32", layout)  # noqa: E731
+        run = lambda: _score(model, vecs, sub, y, plan, precision, layout)  # noqa: E731
         if warm_up:
             run()
         times = [_time(run, x.device)]
@@ -266,7 +247,7 @@ def _measure(model: nn.Module, x: torch.Tensor) -> ScoringPlan:
         return found
 
     best = sweep_batches("copy", 2)                     # K plain passes: the floor every plan must beat
-    if best[0] * sub.shape[0] < STACK_BELOW_S:
+    if best[0] * sub.shape[0] < STACK_BELOW_S and precision == "float32":
         # stacking realizations pays where one pass leaves the core idle (small models); a pass that already
         # takes longer is compute-bound, and stacking only adds memory traffic (1.2x slower at 9.5M weights)
         for strategy in strategies_for(model)[1:]:
@@ -331,7 +312,7 @@ def accuracy_of_vectors(model: nn.Module, vecs: torch.Tensor, x: torch.Tensor, y
         raise ValueError(f"strategy 'grouped' needs a model with forward_grouped(params, x); "
                          f"{type(model).__name__} has none")
     if strategy == "auto":
-        tuned = tune_scoring(model, x, plan_cache)
+        tuned = tune_scoring(model, x, plan_cache, precision)
     else:
         tuned = ScoringPlan(strategy, DEFAULT_BATCH, DEFAULT_CHUNK)
     plan = ScoringPlan(tuned.strategy, batch_size or tuned.batch_size, realization_chunk or tuned.realization_chunk)

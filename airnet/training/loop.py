@@ -21,6 +21,7 @@ from airnet.training.distillation import distillation_loss
 from airnet.training.optimizer import Adam
 from airnet.zoo.models import as_model_input
 from airnet.zoo.params import ParamLayout, call_with_vector, check_model_data
+from airnet.zoo.precision import PRECISIONS, Precision, autocast
 
 WeightNoise = Callable[[torch.Tensor], torch.Tensor]
 NoiseStream = Literal["auto", "fresh", "pool"]
@@ -40,6 +41,9 @@ class TrainSettings:
     # (0: trained from scratch for ``epochs`` at ``lr``)
     noise_finetune_epochs: int
     noise_finetune_lr: float
+    # float32 | bfloat16: the forward pass and loss under bfloat16 autocast (parameters, gradients and Adam stay
+    # float32); only where the hardware has it (airnet.zoo.precision)
+    precision: Precision
 
     def __post_init__(self) -> None:
         within("epochs", self.epochs, 0)
@@ -48,6 +52,8 @@ class TrainSettings:
         within("noise_finetune_epochs", self.noise_finetune_epochs, 0)
         within("noise_finetune_lr", self.noise_finetune_lr, 0, 1, low_open=True)
         within("weight_decay", self.weight_decay, 0, 1)     # an L2 coefficient; above 1 the weights collapse
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.noise_stream not in typing.get_args(NoiseStream):
             raise ValueError(f"noise_stream must be one of {', '.join(typing.get_args(NoiseStream))}, "
                              f"got {self.noise_stream!r}")
@@ -329,18 +335,20 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
                 w = None if direct else flat_params(model)
                 first: torch.Tensor | None = None
                 loss: torch.Tensor | None = None
-                for view in step_views:
-                    logits = model(xb) if w is None else call_with_vector(model, _view_weights(w, view), xb, layout)
-                    soft = first.detach() if view.teacher == "first" and first is not None else t_logits
-                    first = logits if first is None else first
-                    if soft is None:
-                        term = F.cross_entropy(logits, yb)
-                    elif distill is None:
-                        raise ValueError("in-place distillation (View.teacher='first') takes its temperature and "
-                                         "weight from distill: pass a Distillation")
-                    else:
-                        term = distillation_loss(logits, soft, yb, distill.temperature, distill.alpha)
-                    loss = term if loss is None else loss + term
+                with autocast(settings.precision, xb.device):
+                    for view in step_views:
+                        logits = (model(xb) if w is None
+                                  else call_with_vector(model, _view_weights(w, view), xb, layout))
+                        soft = first.detach() if view.teacher == "first" and first is not None else t_logits
+                        first = logits if first is None else first
+                        if soft is None:
+                            term = F.cross_entropy(logits, yb)
+                        elif distill is None:
+                            raise ValueError("in-place distillation (View.teacher='first') takes its temperature "
+                                             "and weight from distill: pass a Distillation")
+                        else:
+                            term = distillation_loss(logits, soft, yb, distill.temperature, distill.alpha)
+                        loss = term if loss is None else loss + term
                 assert loss is not None                     # at least one view (checked above)
                 loss = loss / len(step_views)
                 opt.zero_grad(set_to_none=True)

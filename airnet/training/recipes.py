@@ -62,10 +62,13 @@ class Recipes:
     def key(self, **parts: Any) -> dict[str, Any]:
         """Cache key parts common to all trained models of this context (the device only when it is not the CPU:
         other devices do not reproduce CPU numbers bit for bit). The noise stream enters only where it resolves to
-        the pool: the fresh stream's models keep their keys, seeds and numbers from before the option existed."""
+        the pool, and the precision only where it is bfloat16: the other models keep their keys, seeds and numbers
+        from before those options existed."""
         ctx = self.context
         device = {} if ctx.device.type == "cpu" else {"device": ctx.device.type}
         train = {k: v for k, v in vars(self.settings).items() if k not in NOISE_ONLY}
+        if train["precision"] == "float32":       # float32 models keep their keys from before the option existed
+            del train["precision"]
         if uses_pool(ctx.channel, self.settings.noise_stream, ctx.num_params, ctx.device):
             train["noise_stream"] = "pool"
         # a model trained in channels_last runs other kernels: its own keys (the other models keep theirs)
