@@ -159,12 +159,26 @@ def run_options(cfg: DictConfig) -> RunOptions:
     return build_options(RunOptions, {k: container(cfg.get(k)) for k in keys}, "")
 
 
-def train_settings(cfg: DictConfig) -> TrainSettings:
-    """Typed ``train`` options: the settings of every model recipe."""
+def _typed_train(cfg: DictConfig) -> TrainSettings:
+    """``train`` as typed settings, bfloat16 only where the hardware has it (else float32 and a warning)."""
     settings = build_options(TrainSettings, container(cfg.train), "train")
-    if settings.precision != "float32":      # bfloat16 only where the hardware has it (else a warning, float32)
+    if settings.precision != "float32":
         device = run_options(cfg).torch_device()
         settings = settings.replace(precision=effective_precision(settings.precision, device, "train.precision"))
+    return settings
+
+
+def effective_precisions(cfg: DictConfig) -> dict[str, str]:
+    """The precisions training (``train.precision``) and scoring (``eval_precision``) run in: as set, except
+    bfloat16 on a CPU without it (float32 and a warning: :func:`airnet.zoo.precision.effective_precision`)."""
+    run = run_options(cfg)
+    return {"train": _typed_train(cfg).precision,
+            "eval": effective_precision(run.eval_precision, run.torch_device(), "eval_precision")}
+
+
+def train_settings(cfg: DictConfig) -> TrainSettings:
+    """Typed ``train`` options: the settings of every model recipe."""
+    settings = _typed_train(cfg)
     if settings.epochs == 0:
         log.warning("train.epochs=0: every model keeps its random initialization")
     return settings
@@ -235,9 +249,16 @@ def named(group: str) -> Iterator[None]:
 def scheme_runs(cfg: DictConfig, exp: ExperimentOptions) -> list[SchemeRun]:
     """Every scheme of the run with typed options and a config id: a hash of everything that changes its rows
     except the sweep axes (so changing one scheme's options recomputes only that scheme)."""
-    common = [container(cfg.channel), container(cfg.model), container(cfg.data), container(cfg.train),
+    train = container(cfg.train)
+    precision = effective_precisions(cfg)
+    if precision["train"] == "float32":      # float32 rows keep the ids they had before the option existed
+        train.pop("precision", None)
+    else:
+        train["precision"] = precision["train"]
+    common = [container(cfg.channel), container(cfg.model), container(cfg.data), train,
               container(cfg.seed), exp.num_realizations, container(cfg.side_info), container(cfg.link),
-              *([options_dict(exp.draws_until)] if exp.draws_until else [])]      # the rule changes rows
+              *([options_dict(exp.draws_until)] if exp.draws_until else []),      # the rule changes rows
+              *([{"eval_precision": precision["eval"]}] if precision["eval"] != "float32" else [])]
     for name in cfg.get("scheme") or {}:       # a typo in any scheme's options fails now, run or not
         scheme_options(cfg, name)
     runs = []

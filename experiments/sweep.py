@@ -21,12 +21,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from airnet.config.hashing import config_hash
 from airnet.config.options import OptionError
-from airnet.zoo.precision import effective_precision
 from airnet.run.plotting import plot_accuracy
 from airnet.run.sweep import KEY_COLUMNS, run_sweep
 from airnet.store.results import ResultTable, read_rows
-from experiments.config import (build_context, check_schemes, experiment_options, import_plugins, run_options,
-                                scheme_runs, train_settings)
+from experiments.config import (build_context, check_schemes, effective_precisions, experiment_options,
+                                import_plugins, run_options, scheme_runs, train_settings)
 
 log = logging.getLogger("airnet")
 def conf_dir() -> str:
@@ -93,7 +92,7 @@ def main(cfg: DictConfig, out: Path | None = None) -> list[dict]:
                          columns=dict(channel=cfg.channel.name, **channel_columns(context.channel_cfg),
                                       model=cfg.model.name, data=cfg.data.name, side_info_mode=run.side_info.mode),
                          progress=run.show_progress,
-                         precision=effective_precision(run.eval_precision, context.device),
+                         precision=effective_precisions(cfg)["eval"],
                          draws_until=exp.draws_until)
     title = f"{cfg.model.name} on {cfg.data.name}, {cfg.channel.name} channel, {exp.num_realizations} realizations"
     paths = plot_store(table.path, exp.x, out / f"accuracy_vs_{'snr' if exp.x == 'snr_db' else 'bandwidth'}",

@@ -63,6 +63,7 @@ def test_training_precision_falls_back_at_the_config_edge_on_a_cpu_without_bfloa
     from airnet.zoo import precision
 
     monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
+    monkeypatch.setattr(precision, "_WARNED", set())
     with caplog.at_level(logging.WARNING, logger="airnet"):
         recipes, _ = recipes_and_options("train.precision=bfloat16", "device=cpu")
     assert recipes.settings.precision == "float32"
@@ -98,3 +99,21 @@ def test_bfloat16_scoring_has_its_own_measured_plan(digits, tmp_path, monkeypatc
     full = ev.accuracy_of_vectors(m, vecs, digits.x_test, digits.y_test)
     half = ev.accuracy_of_vectors(m, vecs, digits.x_test, digits.y_test, precision="bfloat16")
     assert ((half - full).abs() * len(digits.y_test)).max() <= 5          # a few borderline images at most
+
+
+def test_row_ids_name_the_precision_that_ran(monkeypatch):
+    """Rows trained or scored in bfloat16 get their own ``config_id`` (a run folder never mixes them with float32
+    rows); a bfloat16 request that falls back to float32 gives the float32 rows' ids."""
+    from airnet.zoo import precision
+    from experiments.config import experiment_options, scheme_runs
+    from tests.conftest import compose
+
+    def ids(*overrides):
+        cfg = compose("device=cpu", *overrides)
+        return {r.name: r.config_id for r in scheme_runs(cfg, experiment_options(cfg))}
+
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
+    base, train, score = ids(), ids("train.precision=bfloat16"), ids("eval_precision=bfloat16")
+    assert len({base["clean"], train["clean"], score["clean"]}) == 3
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
+    assert ids("train.precision=bfloat16", "eval_precision=bfloat16") == base

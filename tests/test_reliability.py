@@ -396,6 +396,7 @@ def test_the_same_rows_give_byte_identical_figures(tmp_path):
 def test_bfloat16_falls_back_on_a_cpu_without_it(monkeypatch, caplog):
     from airnet.zoo import precision
     monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
+    monkeypatch.setattr(precision, "_WARNED", set())
     with caplog.at_level(logging.WARNING, logger="airnet"):
         assert precision.effective_precision("bfloat16", torch.device("cpu")) == "float32"
         assert precision.effective_precision("bfloat16", torch.device("cpu"), "train.precision") == "float32"

@@ -15,6 +15,7 @@ import torch
 
 Precision = Literal["float32", "bfloat16"]
 PRECISIONS: tuple[Precision, ...] = ("float32", "bfloat16")
+_WARNED: set[str] = set()
 
 
 def cpu_has_bf16() -> bool | None:
@@ -30,7 +31,7 @@ def cpu_has_bf16() -> bool | None:
 
 def effective_precision(precision: str, device: torch.device, key: str = "eval_precision") -> Precision:
     """``precision`` (the value of config ``key``), except ``bfloat16`` on a CPU without native bfloat16, where it
-    is emulated and 8-21x slower than float32: a warning naming ``key``, and float32.
+    is emulated and 8-21x slower than float32: float32, and a warning naming ``key`` (once per process).
 
     Input
     -----
@@ -46,8 +47,10 @@ def effective_precision(precision: str, device: torch.device, key: str = "eval_p
     if precision not in PRECISIONS:
         raise ValueError(f"{key} must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if precision == "bfloat16" and device.type == "cpu" and cpu_has_bf16() is False:
-        logging.getLogger("airnet").warning(f"{key}=bfloat16: this CPU has no native bfloat16 (no AVX512-BF16 or "
-                                            f"AMX), where it runs 8-21x slower than float32; using float32")
+        if key not in _WARNED:                        # once per key and process (the config edge asks again)
+            _WARNED.add(key)
+            logging.getLogger("airnet").warning(f"{key}=bfloat16: this CPU has no native bfloat16 (no AVX512-BF16 "
+                                                f"or AMX), where it runs 8-21x slower than float32; using float32")
         return "float32"
     return "bfloat16" if precision == "bfloat16" else "float32"
 
