@@ -117,3 +117,25 @@ def test_row_ids_name_the_precision_that_ran(monkeypatch):
     assert len({base["clean"], train["clean"], score["clean"]}) == 3
     monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
     assert ids("train.precision=bfloat16", "eval_precision=bfloat16") == base
+
+
+def test_bfloat16_training_computes_its_losses_on_float32_logits(digits, monkeypatch):
+    """CPU autocast leaves log_softmax in bfloat16; KD's KL between two close distributions would then round to
+    noise. The loop hands both losses float32 logits."""
+    import airnet.training.loop as loop
+    from airnet.training.loop import Distillation
+
+    seen = []
+    real_kd, real_ce = loop.distillation_loss, loop.F.cross_entropy
+    monkeypatch.setattr(loop, "distillation_loss", lambda s, t, *a: seen.append(("kd", s.dtype)) or real_kd(s, t, *a))
+    torch.manual_seed(0)
+    teacher = build_model("cnn", digits.input_shape, 10).eval()
+    x, y = digits.x_train[:128], digits.y_train[:128]
+    for distill in (None, Distillation(teacher, 4.0, 0.7)):
+        model = build_model("cnn", digits.input_shape, 10)
+        if distill is None:
+            monkeypatch.setattr(loop.F, "cross_entropy", lambda s, t: seen.append(("ce", s.dtype)) or real_ce(s, t))
+        train_model(model, x, y, train_settings(epochs=1, batch_size=64, precision="bfloat16"),
+                    torch.Generator().manual_seed(0), distill=distill)
+        monkeypatch.setattr(loop.F, "cross_entropy", real_ce)
+    assert set(seen) == {("ce", torch.float32), ("kd", torch.float32)}

@@ -339,6 +339,9 @@ def train_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: Tr
                     for view in step_views:
                         logits = (model(xb) if w is None
                                   else call_with_vector(model, _view_weights(w, view), xb, layout))
+                        # the loss in float32: CPU autocast keeps log_softmax in bfloat16 (CUDA's does not), and
+                        # KD's KL between close distributions then rounds to noise
+                        logits = logits.float()
                         soft = first.detach() if view.teacher == "first" and first is not None else t_logits
                         first = logits if first is None else first
                         if soft is None:

@@ -56,8 +56,9 @@ def effective_precision(precision: str, device: torch.device, key: str = "eval_p
 
 
 def autocast(precision: str, device: torch.device) -> ContextManager[object]:
-    """The context a training step's forward pass and loss run in: bfloat16 autocast (matmuls and convolutions in
-    bfloat16, reductions and the loss in float32, parameters and optimizer in float32), or nothing."""
+    """The context a training step's forward pass runs in: bfloat16 autocast (matmuls and convolutions in
+    bfloat16; parameters and optimizer stay float32), or nothing. CPU autocast leaves ``log_softmax`` in bfloat16:
+    the caller computes its loss on float32 logits (:func:`airnet.training.loop.train_model` does)."""
     if precision == "bfloat16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
