@@ -338,7 +338,8 @@ def run(quick: bool = False) -> list[Figure]:
                     epochs: dict[str, float] = ep, kinds: dict[str, float] = vector) -> float:
         seconds = sum(n_ * kind_epoch(kind, epochs["clean"], epochs["noise (auto)"], kinds)
                       for kind, n_ in passes_by_kind.items())
-        seconds += (other + TEACHER_PASS_SHARE * teacher) * epochs["clean"]
+        # a teacher's logits are computed in float32 (outside autocast): its passes at the float32 epoch
+        seconds += other * epochs["clean"] + TEACHER_PASS_SHARE * teacher * ep["clean"]
         return seconds / digits_train * snr_scale * layout / 3600
 
     def plan_hours(plan_: SweepPlan, layout: float, teacher: int | None = None, **measured: Any) -> float:
