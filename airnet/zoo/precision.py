@@ -2,8 +2,9 @@
 
 bfloat16 pays only on hardware that computes it: CUDA GPUs and CPUs with AVX512-BF16 or AMX. A CPU without them
 emulates it, 8-21x slower than float32 (measured on AVX2), so there the request falls back to float32 with a
-warning (:func:`effective_precision`). On a 2-core Intel Xeon with AMX (``python -m benchmarks paper``) ResNet-20
-trained 1.9x faster under bfloat16 autocast and scored 2.9x faster in bfloat16; both change the numbers (README).
+warning (:func:`effective_precision`). On a 2-core Intel Xeon with AMX (``python -m benchmarks paper``) a ResNet-20
+epoch under bfloat16 autocast took 0.50-0.59x the float32 time and scoring in bfloat16 0.33-0.40x; both change the
+numbers (README).
 """
 from __future__ import annotations
 
