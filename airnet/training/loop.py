@@ -41,8 +41,8 @@ class TrainSettings:
     # (0: trained from scratch for ``epochs`` at ``lr``)
     noise_finetune_epochs: int
     noise_finetune_lr: float
-    # float32 | bfloat16: the forward pass and loss under bfloat16 autocast (parameters, gradients and Adam stay
-    # float32); only where the hardware has it (airnet.zoo.precision)
+    # float32 | bfloat16: the forward pass under bfloat16 autocast, the loss on float32 logits (parameters,
+    # gradients and Adam stay float32); only where the hardware has it (airnet.zoo.precision)
     precision: Precision
 
     def __post_init__(self) -> None:
