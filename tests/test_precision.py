@@ -46,15 +46,17 @@ def test_bfloat16_training_runs_the_forward_in_bfloat16_and_keeps_float32_weight
         assert a != b and abs(a - b) < 0.05 * a        # bfloat16 rounds (8 bits of mantissa), but trains alike
 
 
-def test_training_precision_enters_the_cache_key_only_for_bfloat16():
+def test_training_precision_enters_the_cache_key_only_for_bfloat16(monkeypatch):
     """float32 models keep the keys (and so the cached models and seeds) they had before the option existed."""
-    plain, _ = recipes_and_options()
-    half, _ = recipes_and_options("train.precision=bfloat16")
+    from airnet.zoo import precision
+
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)      # any CPU: the fallback is the next test's
+    plain, _ = recipes_and_options("device=cpu")
+    half, _ = recipes_and_options("device=cpu", "train.precision=bfloat16")
     assert "precision" not in plain.key(label="clean")["train"]
     key = half.key(label="clean")
-    if half.settings.precision == "bfloat16":           # a CPU without bfloat16 falls back (next test)
-        assert key["train"]["precision"] == "bfloat16"
-        assert {k: v for k, v in key["train"].items() if k != "precision"} == plain.key(label="clean")["train"]
+    assert key["train"]["precision"] == "bfloat16"
+    assert {k: v for k, v in key["train"].items() if k != "precision"} == plain.key(label="clean")["train"]
 
 
 def test_training_precision_falls_back_at_the_config_edge_on_a_cpu_without_bfloat16(monkeypatch, caplog):
