@@ -82,7 +82,7 @@ def main(cfg: DictConfig, out: Path | None = None) -> list[dict]:
         with ResultTable(out / "results.csv", KEY_COLUMNS) as existing:
             plan = plan_sweep(context, settings, schemes, exp.snr_db, exp.bandwidth_ratio, exp.num_realizations,
                               existing, seeds=exp.seeds, design_snr_db=exp.design_snr_db,
-                              draws_until=exp.draws_until)
+                              draws_until=exp.draws_until, precision=effective_precisions(cfg)["eval"])
         print(f"plan for {out} (plan=true: nothing is trained or scored; side-information searches, which do not "
               f"depend on training, are cached for the run)\n{plan.describe()}")
         return []

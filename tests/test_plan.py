@@ -58,6 +58,18 @@ def test_the_scoring_rate_is_measured_on_different_models(monkeypatch):
     assert scored[-2:] == [2, 2] and rates["score_s_per_draw"] > 0      # both timed calls score both draws
 
 
+def test_the_scoring_rate_is_measured_in_the_run_precision(monkeypatch):
+    # eval_precision=bfloat16 scores at its own plan and speed: the estimate times that, not float32
+    import airnet.run.plan as plan
+    from conftest import recipes_and_options, train_settings
+    recipes, _ = recipes_and_options()
+    seen, real = [], plan.accuracy_of_vectors
+    monkeypatch.setattr(plan, "accuracy_of_vectors", lambda *a, **k: seen.append(k.get("precision")) or real(*a, **k))
+    plan.measure_rates(recipes.context, train_settings(epochs=1), "bfloat16")
+    plan.measure_rates(recipes.context, train_settings(epochs=1))
+    assert seen == ["bfloat16", "bfloat16", "float32", "float32"]
+
+
 def test_delivery_is_priced_at_its_marginal_cost_per_draw(monkeypatch):
     # a point's draws share its decoder calls: a delivery costing a + b per draw (plus one-time work on the first
     # call) must be priced at b per draw, not at a + b; a fake clock that each delivery advances checks the sums

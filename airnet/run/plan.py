@@ -106,8 +106,9 @@ class SweepPlan:
 def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[SchemeRun], snr_db: Sequence[float],
                bandwidth_ratio: Sequence[float], num_realizations: int, table: ResultTable | None = None,
                seeds: Sequence[int] = (0,), design_snr_db: Sequence[float | None] = (None,),
-               draws_until: DrawRule | None = None) -> SweepPlan:
-    """Count and time the points of :func:`airnet.run.sweep.run_sweep` (same arguments) without running them.
+               draws_until: DrawRule | None = None, precision: str = "float32") -> SweepPlan:
+    """Count and time the points of :func:`airnet.run.sweep.run_sweep` (same arguments; ``precision``: the scoring
+    precision, as there) without running them.
 
     Output
     ------
@@ -148,7 +149,7 @@ def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Sche
             for k, v in tally.kinds.items():
                 if v.sample_passes > kinds_before.get(k, 0):
                     split[k] = split.get(k, 0) + v.sample_passes - kinds_before.get(k, 0)
-    rates = measure_rates(context, settings)
+    rates = measure_rates(context, settings, precision)
     kinds = {kind: (k.sample_passes, k.probe()) for kind, k in tally.kinds.items()}
     draws = (num_realizations, max(num_realizations, draws_until.max) if draws_until is not None else num_realizations)
     n = len(todo)
@@ -164,10 +165,10 @@ def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Sche
                      distilling_samples=tally.distilling_samples)
 
 
-def measure_rates(context: Context, settings: TrainSettings) -> dict[str, float]:
+def measure_rates(context: Context, settings: TrainSettings, precision: str = "float32") -> dict[str, float]:
     """Seconds per clean-training sample pass (:func:`airnet.training.loop.training_probe`: a few epochs of a few
-    batches) and per scored draw (two draws on the whole test set, with the measured scoring plan) for the
-    context's model and data."""
+    batches, in ``settings.precision``) and per scored draw (two draws on the whole test set, with the measured
+    scoring plan, in ``precision``) for the context's model and data."""
     data = context.data
     model = context.new_model()
     g = torch.Generator(device=context.device).manual_seed(0)
@@ -175,9 +176,9 @@ def measure_rates(context: Context, settings: TrainSettings) -> dict[str, float]
     w = model_vector(model)
     # two different received models (equal rows would be scored once: the rate of one draw, not two)
     vecs = w + 1e-3 * torch.randn(2, w.numel(), generator=g, device=w.device)
-    accuracy_of_vectors(model, vecs, data.x_test, data.y_test)          # measures the scoring plan once
+    accuracy_of_vectors(model, vecs, data.x_test, data.y_test, precision=precision)   # measures the plan once
     t = time.perf_counter()
-    accuracy_of_vectors(model, vecs, data.x_test, data.y_test)
+    accuracy_of_vectors(model, vecs, data.x_test, data.y_test, precision=precision)
     score_rate = (time.perf_counter() - t) / 2
     return dict(train_s_per_sample=train_rate, score_s_per_draw=score_rate, test_size=float(len(data.y_test)))
 
