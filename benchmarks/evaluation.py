@@ -2,7 +2,7 @@
 forward passes, against the FLOP floor (forward FLOPs at this process's matmul rate), for conv nets against their
 layers alone (``layer_floor``: on AVX-512, 3x3 convolutions beat the matmul rate, so FLOPs there are no floor), and
 against the fixed rule it replaced (1,024-image batches, grouped for models with ``forward_grouped``); bfloat16
-scoring on the digits."""
+scoring on the digits, and where the CPU computes bfloat16, its speed at each size."""
 from __future__ import annotations
 
 import torch
@@ -34,8 +34,11 @@ def run(quick: bool = False) -> list[Figure]:
     from airnet.zoo.models import num_parameters
     from airnet.zoo.params import model_vector
 
+    from airnet.zoo.precision import effective_precision
+
     peak = matmul_peak()
     figs = [Figure("float32 matmul rate (1024^3)", peak / 1e9, 1.0, "GF/s", "1 GFLOP/s", "the floor's rate")]
+    native_bf16 = effective_precision("bfloat16", torch.device("cpu"), "bfloat16") == "bfloat16"
     for label, model, x, y in cases(quick):
         model.eval()
         n = num_parameters(model)
@@ -65,6 +68,13 @@ def run(quick: bool = False) -> list[Figure]:
             kernels = layer_floor(model, x[:64], backward=False) / min(64, len(x)) * k * len(x)
             figs.append(Figure(f"{name}: tuned / its layers alone", t["tuned"], kernels, "s", "layers alone, fwd",
                                "kernel floor"))
+        if native_bf16:          # bfloat16 at its own measured plan, where the hardware computes it
+            half_plan = tune_scoring(model, x, precision="bfloat16")
+            t16 = interleaved({"float32": lambda: accuracy_of_vectors(model, rx, x, y),
+                               "bfloat16": lambda: accuracy_of_vectors(model, rx, x, y, precision="bfloat16")},
+                              repeats=2 if quick or n > 100_000 else 3)
+            figs.append(Figure(f"{name}: bfloat16 (copy, batch {half_plan.batch_size}) / float32 tuned", t16["bfloat16"],
+                               t16["float32"], "s", "float32 tuned", "speed-up; changes results"))
         if label.endswith("(digits)"):
             full = accuracy_of_vectors(model, rx, x, y)
             half = accuracy_of_vectors(model, rx, x, y, precision="bfloat16")
