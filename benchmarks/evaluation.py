@@ -34,11 +34,11 @@ def run(quick: bool = False) -> list[Figure]:
     from airnet.zoo.models import num_parameters
     from airnet.zoo.params import model_vector
 
-    from airnet.zoo.precision import effective_precision
+    from airnet.zoo.precision import native_bf16
 
     peak = matmul_peak()
     figs = [Figure("float32 matmul rate (1024^3)", peak / 1e9, 1.0, "GF/s", "1 GFLOP/s", "the floor's rate")]
-    native_bf16 = effective_precision("bfloat16", torch.device("cpu"), "bfloat16") == "bfloat16"
+    bf16_hardware = native_bf16(torch.device("cpu"))
     for label, model, x, y in cases(quick):
         model.eval()
         n = num_parameters(model)
@@ -68,7 +68,7 @@ def run(quick: bool = False) -> list[Figure]:
             kernels = layer_floor(model, x[:64], backward=False) / min(64, len(x)) * k * len(x)
             figs.append(Figure(f"{name}: tuned / its layers alone", t["tuned"], kernels, "s", "layers alone, fwd",
                                "kernel floor"))
-        if native_bf16:          # bfloat16 at its own measured plan, where the hardware computes it
+        if bf16_hardware:          # bfloat16 at its own measured plan, where the hardware computes it
             half_plan = tune_scoring(model, x, precision="bfloat16")
             t16 = interleaved({"float32": lambda: accuracy_of_vectors(model, rx, x, y),
                                "bfloat16": lambda: accuracy_of_vectors(model, rx, x, y, precision="bfloat16")},

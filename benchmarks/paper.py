@@ -37,7 +37,7 @@ from typing import Any, Iterator
 import torch
 
 from airnet.run.plan import TEACHER_PASS_SHARE, SweepPlan
-from airnet.zoo.precision import Precision, effective_precision
+from airnet.zoo.precision import Precision, native_bf16
 from benchmarks.common import Figure, best_of, cifar_like, forward_flops, layer_floor, matmul_peak
 
 TRAIN_IMAGES, TEST_IMAGES, DRAWS, BATCH = 50_000, 10_000, 32, 64
@@ -311,7 +311,7 @@ def run(quick: bool = False) -> list[Figure]:
                            "1 add per edge message (20 it.)", ""))
     # bfloat16 where the hardware computes it (a GPU, an AVX512-BF16/AMX CPU): training under autocast, scoring
     # with bfloat16 weights at its own measured batch; both change the numbers, so they are rows, not the default
-    half = effective_precision("bfloat16", device, "bfloat16") == "bfloat16"
+    half = native_bf16(device)
     if half:
         ep16 = epoch_times(3 if quick else 12, device, precision="bfloat16")
         vector16 = kind_epochs(device, "bfloat16")

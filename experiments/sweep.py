@@ -24,8 +24,9 @@ from airnet.config.options import OptionError
 from airnet.run.plotting import plot_accuracy
 from airnet.run.sweep import KEY_COLUMNS, run_sweep
 from airnet.store.results import ResultTable, read_rows
-from experiments.config import (build_context, check_schemes, effective_precisions, experiment_options,
-                                import_plugins, run_options, scheme_runs, train_settings)
+from airnet.zoo.precision import effective_precision
+from experiments.config import (build_context, check_schemes, experiment_options, import_plugins, run_options,
+                                scheme_runs, train_settings)
 
 log = logging.getLogger("airnet")
 def conf_dir() -> str:
@@ -76,13 +77,14 @@ def main(cfg: DictConfig, out: Path | None = None) -> list[dict]:
     context = build_context(cfg, run, exp)
     check_schemes(schemes, context)
     torch.set_num_threads(run.torch_threads(context.num_params))
+    scoring = effective_precision(run.eval_precision, context.device, "eval_precision")
     if run.plan:
         from airnet.run.plan import plan_sweep
 
         with ResultTable(out / "results.csv", KEY_COLUMNS) as existing:
             plan = plan_sweep(context, settings, schemes, exp.snr_db, exp.bandwidth_ratio, exp.num_realizations,
                               existing, seeds=exp.seeds, design_snr_db=exp.design_snr_db,
-                              draws_until=exp.draws_until, precision=effective_precisions(cfg)["eval"])
+                              draws_until=exp.draws_until, precision=scoring)
         print(f"plan for {out} (plan=true: nothing is trained or scored; side-information searches, which do not "
               f"depend on training, are cached for the run)\n{plan.describe()}")
         return []
@@ -92,7 +94,7 @@ def main(cfg: DictConfig, out: Path | None = None) -> list[dict]:
                          columns=dict(channel=cfg.channel.name, **channel_columns(context.channel_cfg),
                                       model=cfg.model.name, data=cfg.data.name, side_info_mode=run.side_info.mode),
                          progress=run.show_progress,
-                         precision=effective_precisions(cfg)["eval"],
+                         precision=scoring,
                          draws_until=exp.draws_until)
     title = f"{cfg.model.name} on {cfg.data.name}, {cfg.channel.name} channel, {exp.num_realizations} realizations"
     paths = plot_store(table.path, exp.x, out / f"accuracy_vs_{'snr' if exp.x == 'snr_db' else 'bandwidth'}",

@@ -30,6 +30,12 @@ def cpu_has_bf16() -> bool | None:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether ``device`` computes bfloat16 natively: any non-CPU device (CUDA), or a CPU with AVX512-BF16 or AMX
+    (also where ``/proc/cpuinfo`` cannot be read: then it is not refused)."""
+    return device.type != "cpu" or cpu_has_bf16() is not False
+
+
 def effective_precision(precision: str, device: torch.device, key: str = "eval_precision") -> Precision:
     """``precision`` (the value of config ``key``), except ``bfloat16`` on a CPU without native bfloat16, where it
     is emulated and 8-21x slower than float32: float32, and a warning naming ``key`` (once per process).
@@ -47,7 +53,7 @@ def effective_precision(precision: str, device: torch.device, key: str = "eval_p
     """
     if precision not in PRECISIONS:
         raise ValueError(f"{key} must be one of {', '.join(PRECISIONS)}, got {precision!r}")
-    if precision == "bfloat16" and device.type == "cpu" and cpu_has_bf16() is False:
+    if precision == "bfloat16" and not native_bf16(device):
         if key not in _WARNED:                        # once per key and process (the config edge asks again)
             _WARNED.add(key)
             logging.getLogger("airnet").warning(f"{key}=bfloat16: this CPU has no native bfloat16 (no AVX512-BF16 "
