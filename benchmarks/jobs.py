@@ -49,13 +49,16 @@ OWN_FLOOR = ("import torch, experiments.sweep; from channels.sionna_import impor
 
 def main_job_rounds(tmp: Path, rounds: int) -> dict[str, list[float]]:
     """Wall seconds of ``rounds`` back-to-back rounds (paired: one machine state per round) of the import floors
-    and the main job: cold (empty cache, new folder), with its models cached (new folder: scored and delivered
-    again) and rerun (same folder: every point already in the CSV)."""
-    out: dict[str, list[float]] = {k: [] for k in ("floor", "own floor", "cold", "cached", "rerun")}
+    and the main job: cold (empty cache, new folder; its default workers), cold in one process (``workers=0``),
+    with its models cached (new folder: scored and delivered again) and rerun (same folder: every point already in
+    the CSV)."""
+    out: dict[str, list[float]] = {k: [] for k in ("floor", "own floor", "cold", "cold, workers=0", "cached",
+                                                    "rerun")}
     for r in range(rounds):
         out["floor"].append(_timed(_imports(FLOOR)))
         out["own floor"].append(_timed(_imports(OWN_FLOOR)))
         out["cold"].append(_timed(lambda: _job(tmp, f"main{r}")))
+        out["cold, workers=0"].append(_timed(lambda: _job(tmp, f"alone{r}", "workers=0")))
         out["cached"].append(_timed(lambda: _job(tmp, f"again{r}", cache=f"main{r}")))
         out["rerun"].append(_timed(lambda: _job(tmp, f"main{r}")))
     return out
@@ -69,13 +72,15 @@ def run(quick: bool = False) -> list[Figure]:
         t = main_job_rounds(tmp, 1 if quick else 3)
         # the median round of each pair's ratio: the pairs share the machine's state, the rounds need not
         for job, floor, target in (("cold", "floor", "target <= 4"), ("cold", "own floor", "its own floor"),
+                                   ("cold, workers=0", "floor", "one process"),
                                    ("cached", "floor", "models cached"), ("rerun", "floor", "nothing to do")):
             ratios = [a / b for a, b in zip(t[job], t[floor])]
             i = sorted(range(len(ratios)), key=ratios.__getitem__)[len(ratios) // 2]
             figs.append(Figure(f"main job, {job} / {floor} (wall, median of {len(ratios)} paired)", t[job][i],
                                t[floor][i], "s", FLOOR if floor == "floor" else "+ driver, sionna.phy",
                                target))
-        small = ["experiment.snr_db=[0,10,20]", "train.epochs=10"]
+        # threads alone: each job one process (workers=0), as jobs a user starts side by side should be
+        small = ["experiment.snr_db=[0,10,20]", "train.epochs=10", "workers=0"]
         alone = _timed(lambda: _job(tmp, "a1", *small))
         many = {"OMP_NUM_THREADS": str(cores)}
         two_many = _timed(lambda: _job(tmp, "m1", *small, f"threads={cores}", env=many),
@@ -88,7 +93,7 @@ def run(quick: bool = False) -> list[Figure]:
         # two jobs with their own work (different training seeds), as a multirun over seeds would have
         sweep = ["-m", "experiment.seeds=[0],[1]", "experiment.snr_db=[0,5,10,20]",
                  "experiment.schemes=[clean,noise_injection]",
-                 "side_info.mode=free"]
+                 "side_info.mode=free", "workers=0"]
         serial = _timed(lambda: _job(tmp, "s", *sweep, f"hydra.sweep.dir={tmp}/ms"))
         parallel = _timed(lambda: _job(tmp, "p", *sweep, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
                                        f"hydra.sweep.dir={tmp}/mp"))

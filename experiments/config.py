@@ -155,7 +155,8 @@ def scheme_options(cfg: DictConfig, name: str) -> Any:
 
 def run_options(cfg: DictConfig) -> RunOptions:
     """Typed top-level options (checked first, so an error names the key the user set)."""
-    keys = ("seed", "cache_dir", "progress", "plugins", "side_info", "device", "threads", "eval_precision", "plan")
+    keys = ("seed", "cache_dir", "progress", "plugins", "side_info", "device", "threads", "workers",
+            "eval_precision", "plan")
     return build_options(RunOptions, {k: container(cfg.get(k)) for k in keys}, "")
 
 

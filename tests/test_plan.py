@@ -1,4 +1,6 @@
 """``plan=true``: a dry run counts points, trainings and draws, estimates the time, and leaves nothing behind."""
+import pytest
+
 from conftest import compose
 
 SMALL = ["experiment.snr_db=[0,10]", "experiment.schemes=[clean,noise_injection]", "train.epochs=2",
@@ -148,3 +150,26 @@ def test_the_plan_prices_each_kind_of_training_at_its_own_rate(monkeypatch, caps
     assert {k: sum(split.get(k, 0) for split in got.scheme_kinds.values()) for k in got.kinds} == \
         {k: p for k, (p, _) in got.kinds.items()}
     assert sum(got.scheme_kinds["pruning_kd"].values()) == got.by_scheme["pruning_kd"][1]
+
+
+def test_plan_with_workers_shares_whole_schemes_out():
+    from airnet.run.plan import SweepPlan
+    # scheme b trains 3x as much as a; each has one unit of two points (1 s of scoring each)
+    plan = SweepPlan(points=4, todo=4, trainings=2, sample_passes=400, teacher_passes=0, draws=(4, 4),
+                     score_s=(4.0, 4.0), deliver_s=(0.0, 0.0), rates={"train_s_per_sample": 0.01},
+                     by_scheme={"a": (1, 100, 0), "b": (1, 300, 0)}, shares={"a": (1, 2), "b": (1, 2)}, workers=1)
+    assert plan.total_s == (8.0, 8.0)
+    assert plan.unit_s("a") == 3.0 and plan.unit_s("b") == 5.0
+    assert plan.wall_s == 5.0                       # not 8 / 2: b is one process's work
+    assert SweepPlan(**{**vars(plan), "workers": 0}).wall_s == 8.0
+
+
+def test_plan_names_its_workers(tmp_path, capsys):
+    import sys
+    if not sys.platform.startswith("linux"):
+        pytest.skip("workers are forks on Linux only")
+    from experiments.sweep import main
+    main(compose(*SMALL, f"cache_dir={tmp_path}", "plan=true", "workers=1"), tmp_path / "out")
+    assert "in one process; with 1 worker(s) about" in capsys.readouterr().out
+    main(compose(*SMALL, f"cache_dir={tmp_path}", "plan=true", "workers=0"), tmp_path / "out")
+    assert "worker(s) about" not in capsys.readouterr().out

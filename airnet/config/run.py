@@ -129,11 +129,14 @@ class RunOptions:
     side_info: SideInfoOptions
     device: Literal["auto", "cpu", "cuda"] | str
     threads: int | Literal["auto"]
+    workers: int | Literal["auto"]
     eval_precision: Literal["float32", "bfloat16"]
     plan: bool
 
     def __post_init__(self) -> None:
         within("seed", self.seed, 0, 2 ** 32 - 1)        # numpy's and scikit-learn's seed range
+        if self.workers != "auto":
+            within("workers", self.workers, 0, 256)
 
     def torch_threads(self, num_params: int) -> int:
         """Intra-op threads: ``auto`` is 1 for models under a million parameters, whose tiny ops gain nothing
@@ -143,6 +146,14 @@ class RunOptions:
         if self.threads < 1:
             raise OptionError(f"threads must be a positive integer or auto, got {self.threads}")
         return self.threads
+
+    def worker_count(self, threads: int, cores: int, shared: bool = False) -> int:
+        """Helper processes (:mod:`airnet.run.workers`): ``auto`` is one per ``threads`` of the ``cores`` the job
+        leaves idle, none when the job shares the cores with other jobs of its multirun (``shared``: a parallel
+        launcher); a number is taken as it is."""
+        if self.workers == "auto":
+            return 0 if shared else max(0, cores // max(1, threads) - 1)
+        return self.workers
 
     def torch_device(self) -> torch.device:
         """``auto``: CUDA when available, else the CPU; ``cuda`` without a GPU is an error naming the key."""

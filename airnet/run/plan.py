@@ -8,7 +8,9 @@ The rates are measured on the sweep's own model and data: training per sample pa
 dry pass met (a probe trains a copy of the first such model for a few epochs of a few batches: a masked,
 quantization-aware or multi-view step costs more than a clean one, most on small models), scoring per draw (with
 the measured scoring plan), delivery per point (the first draw, with one-time work such as side information) and
-per draw (what five draws cost more than one: the draws of a point share its decoder calls).
+per draw (what five draws cost more than one: the draws of a point share its decoder calls). With workers
+(:mod:`airnet.run.workers`) the wall time is estimated too: the work over the processes, but not less than the
+largest unit of work (one seed, scheme, ratio and design), which one process does alone.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from airnet.config.run import DrawRule
 from airnet.context import Context
 from airnet.delivery.evaluation import accuracy_of_vectors
 from airnet.run.sweep import SchemeRun, _clock, budget_for, sweep_points
+from airnet.run.workers import cannot_fork, unit_of
 from airnet.schemes import Scheme, make_scheme
 from airnet.store.artifacts import ModelCache
 from airnet.store.results import ResultTable
@@ -56,6 +59,29 @@ class SweepPlan:
     scheme_kinds: dict[str, dict[str, int]] = field(default_factory=dict)
     # the teacher passes if every distilling training computed its teacher's logits anew (before they were kept)
     distilling_samples: int = 0
+    # scheme -> (units of work, points) still to run; workers that share the units out (airnet.run.workers)
+    shares: dict[str, tuple[int, int]] = field(default_factory=dict)
+    workers: int = 0
+
+    def unit_s(self, scheme: str) -> float:
+        """Estimated seconds of one unit of ``scheme`` (its trainings at their kinds' rates, its points' scoring and
+        delivery at the mean rates, over its units): the smallest share a worker takes."""
+        units, points = self.shares.get(scheme, (1, 0))
+        clean = self.rates["train_s_per_sample"]
+        rate = {kind: r for kind, (_, r) in self.kinds.items()}
+        kinds = self.scheme_kinds.get(scheme, {})
+        calls, passes, teacher = self.by_scheme.get(scheme, (0, 0, 0))
+        train = (sum(n * rate.get(k, clean) for k, n in kinds.items()) + (passes - sum(kinds.values())) * clean
+                 + TEACHER_PASS_SHARE * teacher * clean)
+        per_point = (self.score_s[1] + self.deliver_s[1]) / max(self.todo, 1)
+        return (train + points * per_point) / max(units, 1)
+
+    @property
+    def wall_s(self) -> float:
+        """Estimated wall seconds with :attr:`workers`: the work over ``workers + 1`` processes, but not less than
+        the largest unit (each is trained and scored by one process)."""
+        largest = max((self.unit_s(name) for name in self.shares), default=0.0)
+        return max(self.total_s[1] / (self.workers + 1), largest)
 
     @property
     def priced_passes(self) -> float:
@@ -87,7 +113,9 @@ class SweepPlan:
             f"points: {self.todo} to run ({self.points - self.todo} already in the results)",
             f"trainings: {self.trainings} ({self.sample_passes:,} sample passes)",
             f"channel draws per point: {draws}",
-            f"estimated time on this machine: {span(self.total_s)}",
+            f"estimated time on this machine: {span(self.total_s)}"
+            + (f" in one process; with {self.workers} worker(s) about {_clock(self.wall_s)} on {self.workers + 1} "
+               f"cores (whole schemes are shared out: not less than the largest one)" if self.workers else ""),
             f"  training  {_clock(self.train_s):>10}  (each kind at its measured rate below; a distillation "
             f"teacher's {self.teacher_passes:,} passes at a third of the clean "
             f"{1e6 * r['train_s_per_sample']:.1f} us)",
@@ -106,9 +134,9 @@ class SweepPlan:
 def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[SchemeRun], snr_db: Sequence[float],
                bandwidth_ratio: Sequence[float], num_realizations: int, table: ResultTable | None = None,
                seeds: Sequence[int] = (0,), design_snr_db: Sequence[float | None] = (None,),
-               draws_until: DrawRule | None = None, precision: str = "float32") -> SweepPlan:
+               draws_until: DrawRule | None = None, precision: str = "float32", workers: int = 0) -> SweepPlan:
     """Count and time the points of :func:`airnet.run.sweep.run_sweep` (same arguments; ``precision``: the scoring
-    precision, as there) without running them.
+    precision, and ``workers``, as there) without running them.
 
     Output
     ------
@@ -158,11 +186,17 @@ def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Sche
     # pays the per-call costs (decoder set-up, kernel launches) that K draws share
     per_draw = max(0.0, sum(batch) - sum(single)) / max(n * MARGINAL_DRAWS, 1)
     rates.update(deliver_s_first=per_point, deliver_s_per_draw=per_draw)
+    shares: dict[str, tuple[int, int]] = {}
+    for name in dict.fromkeys(p.run.name for p in todo):
+        mine = [p for p in todo if p.run.name == name]
+        shares[name] = (len({unit_of(p) for p in mine}), len(mine))
+    # the workers the sweep would start (airnet.run.workers.helping)
+    workers = 0 if cannot_fork(context) else max(0, min(workers, sum(u for u, _ in shares.values()) - 1))
     return SweepPlan(len(points), n, tally.calls, tally.sample_passes, tally.teacher_passes, draws,
                      score_s=(n * draws[0] * rates["score_s_per_draw"], n * draws[1] * rates["score_s_per_draw"]),
                      deliver_s=(n * (per_point + (draws[0] - 1) * per_draw), n * (per_point + (draws[1] - 1) * per_draw)),
                      rates=rates, by_scheme=by_scheme, kinds=kinds, scheme_kinds=scheme_kinds,
-                     distilling_samples=tally.distilling_samples)
+                     distilling_samples=tally.distilling_samples, shares=shares, workers=workers)
 
 
 def measure_rates(context: Context, settings: TrainSettings, precision: str = "float32") -> dict[str, float]:

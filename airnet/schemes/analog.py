@@ -77,6 +77,16 @@ class AnalogScheme(Scheme[O]):
             fit.info = {"params_sent": int(fit.plan.mask.sum()), **expansion_columns(model, fit.plan), **fit.info}
         return fit
 
+    def searches(self, snr_db: float, design_snr_db: float | None = None) -> None:
+        """The fit of the point's (untrained, in a dry run) model: the searches of its side information, whose
+        sizes depend on the plan's structure, not on the trained values (the masks' codes aside)."""
+        design = self.context.side_link.design(snr_db, design_snr_db)
+        try:
+            model = self.model(design)
+        except NothingFits:
+            return
+        self.fit(model, design)
+
     def deliver(self, snr_db: float, num_realizations: int, generator: torch.Generator,
                 design_snr_db: float | None = None) -> Delivery:
         ctx = self.context

@@ -122,6 +122,12 @@ class Scheme(ABC, Generic[O]):
         : :class:`Delivery` with ``vectors`` [num_realizations, n]
         """
 
+    def searches(self, snr_db: float, design_snr_db: float | None = None) -> None:
+        """Run the link and side-information searches that :meth:`deliver` will need at this point and that do not
+        depend on training. Workers (:mod:`airnet.run.workers`) call it first, in a dry run
+        (:func:`airnet.training.loop.tally_training`: untrained models), so the job finds the results cached right
+        after its first training. Default: nothing."""
+
     def label(self) -> str:
         """Readable name for legends."""
         return self.name.replace("_", " ")

@@ -210,6 +210,10 @@ class DigitalScheme(OnTheLink[D]):
         model, payload = self.payload(transport.payload_bits) if transport else (self.recipes.teacher(), None)
         return transport, model, payload, dict(info)
 
+    def searches(self, snr_db: float, design_snr_db: float | None = None) -> None:
+        """The transport for the point's design (the MCS search of adaptive schemes)."""
+        self.transport(float(snr_db if design_snr_db is None else design_snr_db))
+
     def deliver(self, snr_db: float, num_realizations: int, generator: torch.Generator,
                 design_snr_db: float | None = None) -> Delivery:
         design = float(snr_db if design_snr_db is None else design_snr_db)
@@ -277,6 +281,11 @@ class DigitalCapacity(DigitalScheme[DigitalOptions]):
                     for src, code, m, p in out]
 
         return self.memoized("pool", design_snr_db, compute)
+
+    def searches(self, snr_db: float, design_snr_db: float | None = None) -> None:
+        design = float(snr_db if design_snr_db is None else design_snr_db)
+        self.transport(design)
+        self.amc.transport(design)
 
     def deliver(self, snr_db: float, num_realizations: int, generator: torch.Generator,
                 design_snr_db: float | None = None) -> Delivery:

@@ -130,6 +130,10 @@ class DigitalLayered(OnTheLink[LayeredOptions]):
         q = quantize(w[mask], layer_of[mask], max(o.widths), len(layout.names))
         return model, LayeredPayload(mask, q, self.side_info(pruner, mask, state), o.widths)
 
+    def searches(self, snr_db: float, design_snr_db: float | None = None) -> None:
+        """The layers' MCS searches."""
+        self.mcs()
+
     def deliver(self, snr_db: float, num_realizations: int, generator: torch.Generator,
                 design_snr_db: float | None = None) -> Delivery:
         ctx = self.context

@@ -1,5 +1,6 @@
 """Cached artifacts keyed by a hash of everything that affects them: trained models (:class:`ModelCache`) and small
-JSON results such as MCS choices (:class:`JsonMemo`).
+JSON results such as MCS choices (:class:`JsonMemo`). Each is built once across the processes that share a
+folder (:func:`airnet.store.locks.key_lock`): one that finds another building it waits and loads its file.
 
 Every artifact stores its key and is checked against it on load: a file written for another configuration (copied
 or renamed by hand), or one that does not parse, is named in a warning, moved aside (``*.mismatch`` /
@@ -21,6 +22,7 @@ from torch import nn
 
 from airnet.config.hashing import config_hash
 from airnet.store.files import atomic_write, save_torch
+from airnet.store.locks import key_lock
 from airnet.zoo.params import load_vector, model_vector
 
 Built = tuple[nn.Module, dict[str, Any]]
@@ -48,7 +50,10 @@ def remove_orphans(folder: Path | None, age_s: float = ORPHAN_AGE_S) -> int:
 
 def _set_aside(path: Path, suffix: str, why: str) -> None:
     aside = path.with_name(path.name + suffix)
-    os.replace(path, aside)
+    try:
+        os.replace(path, aside)
+    except FileNotFoundError:        # another process sharing the folder set it aside first
+        return
     log.warning("%s %s; moved it to %s and recomputing", path, why, aside.name)
 
 
@@ -104,12 +109,17 @@ class ModelCache:
             return self._memo[h]
         path = self.folder / f"{h}.pt" if self.folder else None
         result = self._load(path, key, new_model) if path is not None and path.exists() else None
-        if result is None:
+        if result is None and (path is None or self.read_only):
             result = build()
-            if path is not None and not self.read_only:
-                save_torch(path, {"w": model_vector(result[0]), "extras": result[1],
-                                  "key": json.dumps(key, sort_keys=True, default=str),
-                                  "buffers": dict(result[0].named_buffers())})
+        elif result is None:
+            assert path is not None
+            with key_lock(self.folder, h):       # another process may be building it: wait, then load its file
+                result = self._load(path, key, new_model) if path.exists() else None
+                if result is None:
+                    result = build()
+                    save_torch(path, {"w": model_vector(result[0]), "extras": result[1],
+                                      "key": json.dumps(key, sort_keys=True, default=str),
+                                      "buffers": dict(result[0].named_buffers())})
         self._memo[h] = result
         return result
 
@@ -138,22 +148,37 @@ class JsonMemo:
         remove_orphans(self.folder)
 
     def get(self, description: Any, compute: Callable[[], Any]) -> Any:
-        """The stored value for ``description``, else ``compute()``, stored atomically."""
-        path = self.folder / f"memo-{config_hash(description)}.json"
-        if path.exists():
-            try:
-                blob = json.loads(path.read_text())
-            except (OSError, ValueError) as exc:
-                _set_aside(path, ".corrupt", f"is unreadable ({type(exc).__name__}: {exc})")
-            else:
-                if isinstance(blob, dict) and "value" in blob and \
-                        config_hash(blob.get("description")) == config_hash(description):
-                    return blob["value"]
-                _set_aside(path, ".mismatch", "does not hold a value for its description")
-        value = compute()
+        """The stored value for ``description``, else ``compute()``, stored atomically (computed once across
+        processes: one that finds another computing it waits and reads its file)."""
+        name = f"memo-{config_hash(description)}"
+        path = self.folder / f"{name}.json"
+        found = self._read(path, description)
+        if found:
+            return found[0]
+        with key_lock(self.folder, name):
+            found = self._read(path, description)
+            if found:
+                return found[0]
+            value = compute()
 
-        def write(p: Path) -> None:
-            p.write_text(json.dumps({"description": description, "value": value}, default=str))
+            def write(p: Path) -> None:
+                p.write_text(json.dumps({"description": description, "value": value}, default=str))
 
-        atomic_write(path, write)
+            atomic_write(path, write)
         return value
+
+    @staticmethod
+    def _read(path: Path, description: Any) -> tuple[Any] | None:
+        """(the value stored at ``path`` for ``description``,), or None (no file, or one moved aside)."""
+        if not path.exists():
+            return None
+        try:
+            blob = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            _set_aside(path, ".corrupt", f"is unreadable ({type(exc).__name__}: {exc})")
+            return None
+        if isinstance(blob, dict) and "value" in blob and \
+                config_hash(blob.get("description")) == config_hash(description):
+            return (blob["value"],)
+        _set_aside(path, ".mismatch", "does not hold a value for its description")
+        return None

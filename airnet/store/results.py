@@ -32,7 +32,7 @@ import socket
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 from airnet.store.files import atomic_write
 
@@ -74,6 +74,7 @@ class ResultTable:
         self.shards = shard_folder(self.path)
         self._shard: Path | None = None          # created at the first add
         self._index: dict[tuple[str, ...], dict[str, Any]] = {}
+        self._rank: dict[tuple[str, ...], int] = {}
         self._last_merge = time.monotonic()
         from airnet.store.artifacts import remove_orphans
 
@@ -117,6 +118,12 @@ class ResultTable:
         if time.monotonic() - self._last_merge >= self.merge_every:
             self.save()
 
+    def order_new(self, keys: Sequence[dict[str, Any]]) -> None:
+        """Write the rows this table adds in the order of ``keys`` (key values of rows to come), whatever order
+        they are added in (a sweep whose workers finish points out of turn); rows stored before, and added rows
+        not named, keep their places (first-stored order)."""
+        self._rank = {self._key(k): r for r, k in enumerate(keys)}
+
     def save(self) -> None:
         """Merge ``results.csv`` and every shard into ``results.csv`` (rows of other writers are kept); again while a
         shard changed during the merge, so the last writer's file holds every row. A table that added nothing only
@@ -156,7 +163,13 @@ class ResultTable:
         self._index = index
 
     def _write(self) -> None:
-        write_csv(self.path, self.rows)
+        rows = self.rows
+        if self._rank:        # the named rows, wherever they are, fill the places they hold, in ``_rank`` order
+            ranked = [i for i, r in enumerate(rows) if self._key(r) in self._rank]
+            in_order = sorted((rows[i] for i in ranked), key=lambda r: self._rank[self._key(r)])
+            for i, r in zip(ranked, in_order):
+                rows[i] = r
+        write_csv(self.path, rows)
 
 
 def write_csv(path: str | Path, rows: list[dict[str, Any]]) -> Path:
