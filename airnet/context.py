@@ -77,6 +77,11 @@ class Context:
         """The same context with another training seed (data, channel, caches and side link shared)."""
         return replace(self, seed=seed)
 
+    def dry(self) -> "Context":
+        """The same context with a model cache that only reads: models already on disk load, new ones stay in
+        memory (a dry run's untrained models never reach the disk)."""
+        return replace(self, cache=ModelCache(self.cache.folder, self.device, read_only=True))
+
     def new_model(self) -> nn.Module:
         """Freshly initialized model on the context's device, deterministic in ``seed`` (initialized on the CPU, so
         every device starts from the same weights); the global torch RNG is left as it was."""

@@ -15,7 +15,7 @@ largest unit of work (one seed, scheme, ratio and design), which one process doe
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import torch
@@ -26,7 +26,6 @@ from airnet.delivery.evaluation import accuracy_of_vectors
 from airnet.run.sweep import SchemeRun, _clock, budget_for, sweep_points
 from airnet.run.workers import cannot_fork, unit_of
 from airnet.schemes import Scheme, make_scheme
-from airnet.store.artifacts import ModelCache
 from airnet.store.results import ResultTable
 from airnet.training.loop import TrainSettings, tally_training, training_probe
 from airnet.training.recipes import Recipes
@@ -145,7 +144,7 @@ def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Sche
     points = sweep_points(schemes, snr_db, bandwidth_ratio, seeds, design_snr_db)
     todo = [p for p in points if table is None or not table.has(**p.key())]
     # models already trained are loaded (no training counted); new ones stay untrained, in memory only
-    dry = replace(context, cache=ModelCache(context.cache.folder, context.device, read_only=True))
+    dry = context.dry()
     first: list[float] = []       # one-time work (side-information searches, payloads) + 1 draw
     single: list[float] = []      # 1 draw again, then 1 + MARGINAL_DRAWS: their difference is the cost per draw
     batch: list[float] = []

@@ -121,6 +121,11 @@ class PointRunner:
         self._recipes: dict[int, Recipes] = {}
         self._built: dict[tuple[int, str, float], Scheme[Any]] = {}
 
+    def with_context(self, context: Context) -> "PointRunner":
+        """A runner of the same settings in ``context`` (a dry run's, say), with schemes of its own."""
+        return PointRunner(context, self.settings, self.num_realizations, self.columns, self.precision,
+                           self.draws_until, self.plan_cache)
+
     def scheme(self, p: Point) -> Scheme[Any]:
         """The scheme of ``p`` (its seed's context, its ratio's budget)."""
         key = (p.seed, p.run.name, p.bandwidth_ratio)

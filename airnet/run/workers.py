@@ -26,12 +26,10 @@ import os
 import queue
 import sys
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from airnet.context import Context
 from airnet.delivery.evaluation import tune_scoring
-from airnet.store.artifacts import ModelCache
 from airnet.training.loop import tally_training
 
 if TYPE_CHECKING:
@@ -73,6 +71,14 @@ def needs_codes(runner: "PointRunner", points: Sequence["Point"]) -> bool:
     return any(not isinstance(runner.scheme(p), AnalogScheme) for p in points)
 
 
+def claim(claims: Any, unit: int, owner: int) -> int:
+    """Claim ``unit`` in the shared array ``claims`` for ``owner`` unless someone holds it; returns its owner."""
+    with claims.get_lock():
+        if claims[unit] == 0:
+            claims[unit] = owner
+        return int(claims[unit])
+
+
 def unit_of(p: "Point") -> Unit:
     """The unit of work ``p`` belongs to: its seed, scheme, ratio and design (its SNR too when matched)."""
     return (p.seed, p.run.name, p.bandwidth_ratio, p.design_snr_db, p.snr_db if p.design_snr_db is None else None)
@@ -84,22 +90,17 @@ class Helpers:
     With no workers every unit is the job's: :meth:`claim` is always True and nothing arrives.
     """
 
-    def __init__(self, points: Sequence["Point"], runner: "PointRunner", procs: Sequence[Any] = (),
-                 claims: Any = None, inbox: Any = None) -> None:
-        self.points, self.runner, self.procs = list(points), runner, list(procs)
+    def __init__(self, points: Sequence["Point"], runner: "PointRunner") -> None:
+        self.points, self.runner = list(points), runner
         self.index = {u: i for i, u in enumerate(dict.fromkeys(unit_of(p) for p in self.points))}
-        self.claims, self.inbox = claims, inbox
+        self.procs: list[Any] = []        # set by helping() when workers run: the processes, the shared claims
+        self.claims: Any = None           # (a shared int array: 0 free, MAIN, or a worker's index + 1) and the
+        self.inbox: Any = None            # queue of (position, PointResult) the workers send
         self.done: set[int] = set()               # positions of the points a worker's row (or the job) finished
 
     def claim(self, p: "Point") -> bool:
         """Whether the job evaluates ``p``: its unit is the job's, or no one's yet (then the job's from now on)."""
-        if self.claims is None:
-            return True
-        u = self.index[unit_of(p)]
-        with self.claims.get_lock():
-            if self.claims[u] == 0:
-                self.claims[u] = MAIN
-            return bool(self.claims[u] == MAIN)
+        return self.claims is None or claim(self.claims, self.index[unit_of(p)], MAIN) == MAIN
 
     def _take(self, item: tuple[int, "PointResult"]) -> tuple["Point", "PointResult", str] | None:
         i, result = item
@@ -151,34 +152,23 @@ def _work(runner: "PointRunner", points: Sequence["Point"], claims: Any, inbox: 
     """Worker ``index`` of ``count``: claims a unit (the ``index``-th from the last still free), runs the dry
     searches of every ``count``-th unit, then evaluates that unit and every unit still free, from the last, point
     by point into ``inbox`` as (position, result)."""
-    from airnet.run.sweep import PointRunner
-
     log.setLevel(logging.ERROR)                 # the job reports; a worker only says why it stops
     by_unit: dict[Unit, list[tuple[int, "Point"]]] = {}
     for i, p in enumerate(points):
         by_unit.setdefault(unit_of(p), []).append((i, p))
     units = list(by_unit)
-    ctx = runner.context
-    dry = PointRunner(replace(ctx, cache=ModelCache(ctx.cache.folder, ctx.device, read_only=True)), runner.settings,
-                      runner.num_realizations, runner.columns, runner.precision, runner.draws_until,
-                      runner.plan_cache)
-
-    def claim(k: int) -> bool:
-        with claims.get_lock():
-            if claims[k] == 0:
-                claims[k] = index + 1
-                return True
-            return False
-
-    # the first unit is claimed before the searches: the job claims units as it reaches them
+    dry = runner.with_context(runner.context.dry())
+    me = index + 1
     backwards = list(reversed(range(len(units))))
-    first_claim = next((k for k in backwards[index:] if claim(k)), None)
+    for k in backwards[index:]:        # one unit claimed before the searches: the job claims units as it reaches them
+        if claim(claims, k, me) == me:
+            break
     with tally_training():
         for u in units[index::count]:
             first = by_unit[u][0][1]
             dry.scheme(first).searches(first.snr_db, first.design_snr_db)
     for k in backwards:
-        if k == first_claim or claim(k):
+        if claim(claims, k, me) == me:
             for i, p in by_unit[units[k]]:
                 inbox.put((i, runner.evaluate(p)))
 
@@ -210,13 +200,13 @@ def helping(runner: "PointRunner", points: Sequence["Point"], workers: int) -> I
     workers : int
         Workers to start, each a process on its own core.
     """
-    plain = Helpers(points, runner)
-    count = min(workers, len(plain.index) - 1)
+    helpers = Helpers(points, runner)
+    count = min(workers, len(helpers.index) - 1)
     why = cannot_fork(runner.context) if count > 0 else None
     if why is not None:
         log.info("workers off: %s", why)
     if count <= 0 or why is not None:
-        yield plain
+        yield helpers
         return
     ctx = runner.context
     # measured once before the fork, so every process scores with the same plan
@@ -226,16 +216,15 @@ def helping(runner: "PointRunner", points: Sequence["Point"], workers: int) -> I
 
         phy()
     fork = multiprocessing.get_context("fork")
-    claims = fork.Array("i", len(plain.index))
-    inbox = fork.Queue()
-    procs = [fork.Process(target=_run, args=(runner, list(points), claims, inbox, i, count), daemon=True,
-                          name=f"airnet-worker-{i + 1}") for i in range(count)]
-    for proc in procs:
+    helpers.claims, helpers.inbox = fork.Array("i", len(helpers.index)), fork.Queue()
+    helpers.procs = [fork.Process(target=_run, args=(runner, list(points), helpers.claims, helpers.inbox, i, count),
+                                  daemon=True, name=f"airnet-worker-{i + 1}") for i in range(count)]
+    for proc in helpers.procs:
         proc.start()
     try:
-        yield Helpers(points, runner, procs, claims, inbox)
+        yield helpers
     finally:
-        for proc in procs:
+        for proc in helpers.procs:
             proc.join(timeout=POLL_S)
             if proc.is_alive():           # the job stopped early (an error): what the worker builds is not needed
                 proc.terminate()
