@@ -133,13 +133,17 @@ def test_a_worker_gives_the_csv_of_the_job_alone(tmp_path, caplog):
 
 @linux
 @pytest.mark.slow
-def test_points_of_a_worker_that_fails_are_evaluated_by_the_job(tmp_path, monkeypatch, caplog):
+@pytest.mark.parametrize("how", ["raises", "is killed"])
+def test_points_of_a_worker_that_fails_are_evaluated_by_the_job(tmp_path, monkeypatch, caplog, how):
+    import signal
     from airnet.run.sweep import PointRunner
     alone = _sweep(tmp_path, "alone", "workers=0")
     job, evaluate = os.getpid(), PointRunner.evaluate
 
     def fails_in_a_worker(self, p):
         if os.getpid() != job:
+            if how == "is killed":             # as the OOM killer would: no exception, no goodbye
+                os.kill(os.getpid(), signal.SIGKILL)
             raise RuntimeError("worker lost")
         return evaluate(self, p)
 

@@ -97,6 +97,7 @@ class Helpers:
         self.claims: Any = None           # (a shared int array: 0 free, MAIN, or a worker's index + 1) and the
         self.inbox: Any = None            # queue of (position, PointResult) the workers send
         self.done: set[int] = set()               # positions of the points a worker's row (or the job) finished
+        self.taken_back: set[Unit] = set()        # units of a stopped worker the job finishes
 
     def claim(self, p: "Point") -> bool:
         """Whether the job evaluates ``p``: its unit is the job's, or no one's yet (then the job's from now on)."""
@@ -139,8 +140,11 @@ class Helpers:
                 if orphaned:
                     p = self.points[orphaned[0]]
                     self.done.add(orphaned[0])
-                    log.warning("its worker stopped before %s at %g dB (seed %d): evaluated here", p.run.name,
-                                p.snr_db, p.seed)
+                    if unit_of(p) not in self.taken_back:       # said once per unit
+                        self.taken_back.add(unit_of(p))
+                        left = sum(unit_of(self.points[i]) == unit_of(p) for i in orphaned)
+                        log.warning("%s (seed %d, ratio %g): its worker stopped before the last %d point(s); the "
+                                    "job evaluates them", p.run.name, p.seed, p.bandwidth_ratio, left)
                     yield p, self.runner.evaluate(p), ""
                 continue
             got = self._take(item)
