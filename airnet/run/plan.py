@@ -24,7 +24,7 @@ from airnet.config.run import DrawRule
 from airnet.context import Context
 from airnet.delivery.evaluation import accuracy_of_vectors
 from airnet.run.sweep import SchemeRun, _clock, budget_for, sweep_points
-from airnet.run.workers import cannot_fork, unit_of
+from airnet.run.workers import unit_of, workers_for
 from airnet.schemes import Scheme, make_scheme
 from airnet.store.results import ResultTable
 from airnet.training.loop import TrainSettings, tally_training, training_probe
@@ -69,7 +69,7 @@ class SweepPlan:
         clean = self.rates["train_s_per_sample"]
         rate = {kind: r for kind, (_, r) in self.kinds.items()}
         kinds = self.scheme_kinds.get(scheme, {})
-        calls, passes, teacher = self.by_scheme.get(scheme, (0, 0, 0))
+        _, passes, teacher = self.by_scheme.get(scheme, (0, 0, 0))
         train = (sum(n * rate.get(k, clean) for k, n in kinds.items()) + (passes - sum(kinds.values())) * clean
                  + TEACHER_PASS_SHARE * teacher * clean)
         per_point = (self.score_s[1] + self.deliver_s[1]) / max(self.todo, 1)
@@ -185,17 +185,18 @@ def plan_sweep(context: Context, settings: TrainSettings, schemes: Sequence[Sche
     # pays the per-call costs (decoder set-up, kernel launches) that K draws share
     per_draw = max(0.0, sum(batch) - sum(single)) / max(n * MARGINAL_DRAWS, 1)
     rates.update(deliver_s_first=per_point, deliver_s_per_draw=per_draw)
-    shares: dict[str, tuple[int, int]] = {}
-    for name in dict.fromkeys(p.run.name for p in todo):
-        mine = [p for p in todo if p.run.name == name]
-        shares[name] = (len({unit_of(p) for p in mine}), len(mine))
-    # the workers the sweep would start (airnet.run.workers.helping)
-    workers = 0 if cannot_fork(context) else max(0, min(workers, sum(u for u, _ in shares.values()) - 1))
+    unit_sets: dict[str, set[tuple[Any, ...]]] = {}
+    counts: dict[str, int] = {}
+    for p in todo:
+        unit_sets.setdefault(p.run.name, set()).add(unit_of(p))
+        counts[p.run.name] = counts.get(p.run.name, 0) + 1
+    shares = {name: (len(u), counts[name]) for name, u in unit_sets.items()}
     return SweepPlan(len(points), n, tally.calls, tally.sample_passes, tally.teacher_passes, draws,
                      score_s=(n * draws[0] * rates["score_s_per_draw"], n * draws[1] * rates["score_s_per_draw"]),
                      deliver_s=(n * (per_point + (draws[0] - 1) * per_draw), n * (per_point + (draws[1] - 1) * per_draw)),
                      rates=rates, by_scheme=by_scheme, kinds=kinds, scheme_kinds=scheme_kinds,
-                     distilling_samples=tally.distilling_samples, shares=shares, workers=workers)
+                     distilling_samples=tally.distilling_samples, shares=shares,
+                     workers=workers_for(context, todo, workers)[0])     # the workers the sweep would start
 
 
 def measure_rates(context: Context, settings: TrainSettings, precision: str = "float32") -> dict[str, float]:

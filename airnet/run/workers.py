@@ -60,6 +60,14 @@ def cannot_fork(context: Context) -> str | None:
     return None
 
 
+def workers_for(context: Context, points: Sequence["Point"], workers: int) -> tuple[int, str | None]:
+    """(how many of ``workers`` would run on ``points``, why none can): no more than the points have units, less
+    one, and none where :func:`cannot_fork` says so (the reason is then the second item)."""
+    count = min(workers, len({unit_of(p) for p in points}) - 1)
+    why = cannot_fork(context) if count > 0 else None
+    return (0, why) if why is not None else (max(0, count), None)
+
+
 def needs_codes(runner: "PointRunner", points: Sequence["Point"]) -> bool:
     """Whether the points send anything over coded links (Sionna's LDPC and polar codes): side information
     counted on a coded link, or a scheme that is not analog."""
@@ -192,8 +200,8 @@ def _run(runner: "PointRunner", points: Sequence["Point"], claims: Any, inbox: A
 
 @contextmanager
 def helping(runner: "PointRunner", points: Sequence["Point"], workers: int) -> Iterator[Helpers]:
-    """Run up to ``workers`` workers on ``points`` during the block (no more than the points have units, less
-    one; none where :func:`cannot_fork` says so), and yield the job's :class:`Helpers`.
+    """Run up to ``workers`` workers on ``points`` during the block (:func:`workers_for`: as many as can help),
+    and yield the job's :class:`Helpers`.
 
     Input
     -----
@@ -205,11 +213,10 @@ def helping(runner: "PointRunner", points: Sequence["Point"], workers: int) -> I
         Workers to start, each a process on its own core.
     """
     helpers = Helpers(points, runner)
-    count = min(workers, len(helpers.index) - 1)
-    why = cannot_fork(runner.context) if count > 0 else None
+    count, why = workers_for(runner.context, points, workers)
     if why is not None:
         log.info("workers off: %s", why)
-    if count <= 0 or why is not None:
+    if count == 0:
         yield helpers
         return
     ctx = runner.context
